@@ -1,0 +1,1 @@
+"""evplan's HTTP service: translates HTTP into ``planner`` calls, nothing more."""

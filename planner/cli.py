@@ -1,0 +1,246 @@
+"""The ``evplan`` command line: plan, network, fleet, serve.
+
+Each subcommand is a thin shell over ``planner`` functions; errors a planner can act on are printed
+without a traceback and end with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from planner import __version__, config
+from planner.errors import EvplanError
+
+EPILOG = "Shipped data: the Shanwei network in data/osm/ and synthetic fleet records in data/fleet/ (see their READMEs)."
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows defaults and keeps the descriptions' line breaks."""
+
+
+def _add_common_network(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--osm",
+        type=Path,
+        default=config.SHANWEI_OSM,
+        metavar="FILE",
+        help="OSM extract to load (.osm, .osm.bz2 or .osm.pbf)",
+    )
+    p.add_argument(
+        "--boundary",
+        default=None,
+        metavar="CODE|FILE",
+        help="clip to an admin code (e.g. 441500, 441521) or a GeoJSON polygon file; default: no clip",
+    )
+    p.add_argument(
+        "--bbox",
+        type=_bbox,
+        default=None,
+        metavar="W,S,E,N",
+        help="clip to a WGS84 bounding box: west,south,east,north in degrees",
+    )
+
+
+def _bbox(text: str) -> tuple[float, float, float, float]:
+    try:
+        w, s, e, n = (float(v) for v in text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected W,S,E,N in degrees, got {text!r}") from exc
+    if not (w < e and s < n):
+        raise argparse.ArgumentTypeError(f"expected west < east and south < north, got {text!r}")
+    return (w, s, e, n)
+
+
+def _years(text: str) -> tuple[int, ...]:
+    try:
+        years = tuple(int(v) for v in text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated years such as 2025,2030, got {text!r}") from exc
+    if list(years) != sorted(set(years)):
+        raise argparse.ArgumentTypeError(f"stage years must increase, got {text!r}")
+    return years
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree, with help texts that state units and defaults."""
+    from planner.siting.candidates import CANDIDATE_KINDS
+    from planner.siting.plan import Scenario
+    from planner.siting.sizing import ChargerNorms
+
+    sc, norms = Scenario(), ChargerNorms()
+    parser = argparse.ArgumentParser(
+        prog="evplan",
+        description="evplan: site fast chargers on an OpenStreetMap road graph and track new-energy fleet shares.",
+        epilog=EPILOG,
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"evplan {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    # plan -------------------------------------------------------------------------------------
+    p = sub.add_parser(
+        "plan",
+        help="the main job: site and size fast chargers, write maps and the fleet report",
+        description=(
+            "Site and size fast chargers for every stage: a station at every active expressway service-area\n"
+            "side, no motorway stretch longer than the range margin without a charger, every town within the\n"
+            "drive-time threshold of a public charger, depot chargers for e-bus and e-taxi fleets.\n"
+            "Writes to --out: service_areas.geojson, sites.geojson, coverage.geojson, summary.json,\n"
+            "fleet_indicators.json and report.html (fleet-share report), then prints a summary."
+        ),
+        formatter_class=_Formatter,
+    )
+    _add_common_network(p)
+    p.add_argument("--fleet-dir", type=Path, default=config.FLEET_DIR, metavar="DIR", help="fleet records to read")
+    p.add_argument("--out", type=Path, default=Path("out"), metavar="DIR", help="output directory")
+    p.add_argument("--stages", type=_years, default=sc.stage_years, metavar="Y1,Y2", help="stage years, nested")
+    p.add_argument("--range-margin-km", type=float, default=sc.range_margin_km, metavar="KM",
+                   help="longest motorway stretch without a fast charger, km")
+    p.add_argument("--drive-time-min", type=float, default=sc.drive_time_min, metavar="MIN",
+                   help="a town is covered by a public charger within this drive time, minutes")
+    p.add_argument("--town-coverage-from", type=int, default=sc.town_coverage_from, metavar="YEAR",
+                   help="first stage year in which every town must be covered")
+    p.add_argument("--budget-cny", type=float, default=None, metavar="CNY",
+                   help="capital budget for the final stage, CNY; towns are then covered as far as it allows")
+    p.add_argument("--power-kw", type=float, default=norms.dc_power_kw, metavar="KW",
+                   help="DC power per standard connector, kW (120 legacy; Guangdong super-fast 360)")
+    p.add_argument("--high-power-kw", type=float, default=norms.high_power_kw, metavar="KW",
+                   help="power of a high-power connector, kW")
+    p.add_argument("--min-chargers", type=int, default=norms.min_chargers_per_station, metavar="N",
+                   help="minimum chargers per station (GB/T 50966-2024: at least 3)")
+    p.add_argument("--max-wait-probability", type=float, default=norms.max_wait_probability, metavar="P",
+                   help="largest acceptable chance that an EV waits at the peak hour (Erlang C)")
+    p.add_argument("--candidates", default=",".join(sc.candidate_kinds), metavar="KINDS",
+                   help=f"candidate kinds to use, from {','.join(CANDIDATE_KINDS)}")
+    p.add_argument("--solver", choices=("highs", "cbc"), default=sc.solver.solver, help="MILP solver")
+    p.add_argument("--time-limit-s", type=float, default=sc.solver.time_limit_s, metavar="S",
+                   help="solver time limit, seconds")
+    p.add_argument("--mip-gap", type=float, default=sc.solver.mip_gap, metavar="GAP", help="relative MIP gap")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
+    p.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
+
+    # network ----------------------------------------------------------------------------------
+    p = sub.add_parser("network", help="inspect, export or import a road network",
+                       description="Inspect, export or import an OpenStreetMap road network.",
+                       formatter_class=_Formatter)
+    nsub = p.add_subparsers(dest="network_command", required=True, metavar="ACTION")
+    q = nsub.add_parser("info", help="counts: nodes, edges, km by class, service areas, components",
+                        description="Print counts of the network: nodes, edges, km by road class, service areas,\n"
+                                    "places, candidate points and connected components.",
+                        formatter_class=_Formatter)
+    _add_common_network(q)
+    q.add_argument("--json", action="store_true", help="print JSON")
+    q = nsub.add_parser("export", help="write roads.geojson and service_areas.geojson",
+                        description="Write roads.geojson (one LineString per directed edge, with its highway class)\n"
+                                    "and service_areas.geojson (one Point per carriageway side) in WGS84.",
+                        formatter_class=_Formatter)
+    _add_common_network(q)
+    q.add_argument("--out", type=Path, default=Path("out"), metavar="DIR", help="output directory")
+    q = nsub.add_parser("import", help="turn a real OSM extract into the shipped network file",
+                        description="Clip a real OSM extract (e.g. the Guangdong .osm.pbf published by OSM mirrors)\n"
+                                    "to a boundary and write it as the OSM XML file evplan ships and loads.",
+                        formatter_class=_Formatter)
+    q.add_argument("file", type=Path, help="OSM extract (.osm, .osm.bz2 or .osm.pbf)")
+    q.add_argument("--boundary", required=True, metavar="CODE|FILE",
+                   help="admin code (e.g. 441500) or GeoJSON polygon file to clip to")
+    q.add_argument("--out", type=Path, default=config.SHANWEI_OSM, metavar="FILE", help="OSM XML file to write")
+
+    # fleet ------------------------------------------------------------------------------------
+    p = sub.add_parser("fleet", help="fleet records: ingest, indicators, targets, report",
+                       description="Keep the fleet records and report on the new-energy targets.",
+                       formatter_class=_Formatter)
+    fsub = p.add_subparsers(dest="fleet_command", required=True, metavar="ACTION")
+    q = fsub.add_parser("ingest", help="validate a vehicle file and store its good rows",
+                        description="Validate a vehicle records file (CSV, CSV.GZ or Parquet; UTF-8, UTF-8 with BOM or\n"
+                                    "GBK) and store its good rows; bad rows are quarantined and listed.",
+                        formatter_class=_Formatter)
+    q.add_argument("file", type=Path, help="vehicle records file")
+    q.add_argument("--db", type=Path, default=None, metavar="FILE",
+                   help="SQLite store (default: $EVPLAN_DATA_DIR/evplan.sqlite, EVPLAN_DATA_DIR defaults to ./var)")
+    q.add_argument("--json", action="store_true", help="print the ingest report as JSON")
+    q = fsub.add_parser("indicators", help="NE shares and CO2 intensity for one year",
+                        description="Indicators for one year: NE bus and taxi stock shares, NE/clean share of new\n"
+                                    "vehicles, EV share of new passenger cars, operating CO2 per converted turnover.\n"
+                                    "Shares are fractions between 0 and 1.",
+                        formatter_class=_Formatter)
+    _add_fleet_source(q)
+    q.add_argument("--year", type=int, required=True, help="calendar year (stock on 31 Dec)")
+    q.add_argument("--county", default=None, metavar="CODE", help="6-digit county code (default: whole city)")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    q = fsub.add_parser("targets", help="status, projection and gap of each target",
+                        description="Each target of the plan: status (met / on track / at risk / off track), the\n"
+                                    "projection to its year and the vehicles per year that must switch.",
+                        formatter_class=_Formatter)
+    _add_fleet_source(q)
+    q.add_argument("--year", type=int, default=None, help="assessment year (default: latest year in the records)")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    q = fsub.add_parser("report", help="write the fleet-share report (HTML, JSON, CSV)",
+                        description="Write the fleet-share report: report.html with charts against each target, a\n"
+                                    "table per county and the data-quality summary, plus the same figures as JSON and CSV.",
+                        formatter_class=_Formatter)
+    _add_fleet_source(q)
+    q.add_argument("--out", type=Path, default=Path("out"), metavar="DIR", help="output directory")
+
+    # serve ------------------------------------------------------------------------------------
+    p = sub.add_parser("serve", help="run the HTTP API and map page",
+                       description="Serve the API (/api/v1, docs at /docs) and the map page (/).\n"
+                                   "Settings come from EVPLAN_* environment variables (EVPLAN_DATA_DIR, EVPLAN_API_KEYS …).",
+                       formatter_class=_Formatter)
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    p.add_argument("--port", type=int, default=8000, help="TCP port")
+    return parser
+
+
+def _add_fleet_source(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--fleet-dir", type=Path, default=config.FLEET_DIR, metavar="DIR",
+                   help="fleet records directory (vehicles, activity, depots)")
+    p.add_argument("--db", type=Path, default=None, metavar="FILE",
+                   help="read the records from this SQLite store instead of --fleet-dir")
+
+
+def _data_dir() -> Path:
+    return Path(os.environ.get("EVPLAN_DATA_DIR", "var"))
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "plan":
+            from planner.commands import run_plan_command
+
+            return run_plan_command(args)
+        if args.command == "network":
+            from planner.commands import run_network_command
+
+            return run_network_command(args)
+        if args.command == "fleet":
+            from planner.commands import run_fleet_command
+
+            return run_fleet_command(args, data_dir=_data_dir())
+        if args.command == "serve":
+            import uvicorn
+
+            uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port)
+            return 0
+    except EvplanError as exc:
+        print(f"evplan: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("evplan: interrupted", file=sys.stderr)
+        return 130
+    return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
