@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     read_requires_key: bool = Field(False, description="Require X-API-Key on reads too.")
     max_upload_mb: float = Field(50.0, description="Largest accepted fleet upload, in MB.")
     cors_origins: str = Field("", description="Comma-separated origins allowed by CORS; empty = none.")
+    max_concurrent_runs: int = Field(1, ge=1, description="Siting runs computed at once (one process each).")
+    run_time_limit_s: float = Field(900.0, gt=0, description="A siting run is stopped after this many seconds.")
+    request_timeout_s: float = Field(60.0, gt=0, description="Longest a request may take before a 504.")
+    report_cron: str = Field("0 7 1 * *", description="When the fleet-share report is generated (crontab syntax, local time).")
 
     def api_key_hashes(self) -> frozenset[str]:
         """SHA-256 hex digests of the configured keys; the keys themselves are not kept."""

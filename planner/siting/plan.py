@@ -597,6 +597,42 @@ def _size_and_cover(
     return sites, coverage
 
 
+def scenario_from_options(
+    *,
+    stage_years: Sequence[int] = (2025, 2030),
+    range_margin_km: float = 50.0,
+    drive_time_min: float = 30.0,
+    town_coverage_from: int | None = 2030,
+    budget_cny: float | None = None,
+    candidate_kinds: Sequence[str] = CANDIDATE_KINDS,
+    power_kw: float = 120.0,
+    high_power_kw: float = 360.0,
+    min_chargers: int = 3,
+    max_wait_probability: float = 0.2,
+    solver: str = "highs",
+    time_limit_s: float | None = 60.0,
+    mip_gap: float = 1e-4,
+) -> Scenario:
+    """A scenario from the flat options the CLI and the API expose (units in the names)."""
+    norms = replace(
+        ChargerNorms(),
+        dc_power_kw=power_kw,
+        high_power_kw=high_power_kw,
+        min_chargers_per_station=min_chargers,
+        max_wait_probability=max_wait_probability,
+    )
+    return Scenario(
+        stage_years=tuple(stage_years),
+        range_margin_km=range_margin_km,
+        drive_time_min=drive_time_min,
+        town_coverage_from=town_coverage_from,
+        budget_cny=budget_cny,
+        candidate_kinds=tuple(dict.fromkeys(candidate_kinds)),
+        norms=norms,
+        solver=SolverOptions(solver=solver, time_limit_s=time_limit_s, mip_gap=mip_gap),
+    )
+
+
 def with_ev_shares(scenario: Scenario, shares: dict[int, float]) -> Scenario:
     """The scenario with EV shares by year replaced (e.g. from the fleet records' projection)."""
     return replace(scenario, demand=replace(scenario.demand, ev_share_by_year=dict(shares)))

@@ -1,0 +1,162 @@
+"""Siting runs in worker processes: a concurrency limit, a time limit, cancellation, never the event loop.
+
+A dispatcher thread starts each queued run in its own spawned process (at most
+``max_concurrent_runs`` at once), kills a process that exceeds ``run_time_limit_s`` or whose run is
+cancelled, and records a worker that dies as a failed run with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import multiprocessing as mp
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.store import RunRecord, Store
+
+log = logging.getLogger("evplan.runs")
+
+
+def scenario_key(scenario: dict[str, Any], osm_path: Path, fleet_dir: Path) -> str:
+    """Identity of a run: the normalised scenario and the input files it reads (path, size, mtime)."""
+
+    def stamp(p: Path) -> list[Any]:
+        files = sorted(p.iterdir()) if p.is_dir() else [p]
+        return [[f.name, f.stat().st_size, int(f.stat().st_mtime)] for f in files if f.is_file()]
+
+    payload = {"scenario": scenario, "osm": stamp(Path(osm_path)), "fleet": stamp(Path(fleet_dir))}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def execute_run(run_id: str, db_path: str, osm_path: str, fleet_dir: str, scenario: dict[str, Any]) -> None:
+    """Worker-process entry: plan one scenario and store its results (or its error) in the database."""
+    from app.schemas import ScenarioIn
+    from planner.errors import EvplanError
+    from planner.pipeline import plan_from_files
+
+    store = Store(Path(db_path))
+
+    def progress(fraction: float, message: str) -> None:
+        store.set_progress(run_id, 0.05 + 0.9 * fraction, message)
+
+    try:
+        done = plan_from_files(osm_path, fleet_dir, ScenarioIn.model_validate(scenario).to_scenario(),
+                               progress=progress)
+        store.finish_run(run_id, done.summary, done.sites, done.coverage)
+    except EvplanError as exc:
+        store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - a worker must record every failure before it exits
+        store.fail_run(run_id, f"internal error: {type(exc).__name__}: {exc}")
+        raise
+
+
+@dataclass
+class _Active:
+    process: Any
+    started: float
+
+
+class RunManager:
+    """Queues, starts, watches and cancels siting runs."""
+
+    def __init__(self, store: Store, *, osm_path: Path, fleet_dir: Path, max_concurrent: int, time_limit_s: float):
+        self.store = store
+        self.osm_path = Path(osm_path)
+        self.fleet_dir = Path(fleet_dir)
+        self.max_concurrent = max(1, max_concurrent)
+        self.time_limit_s = time_limit_s
+        self._ctx = mp.get_context("spawn")
+        self._active: dict[str, _Active] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Mark runs interrupted by a previous process as failed, then start dispatching."""
+        failed = self.store.fail_interrupted_runs()
+        if failed:
+            log.warning("marked %d interrupted siting run(s) as failed", failed)
+        self._thread = threading.Thread(target=self._loop, name="evplan-runs", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop dispatching and end running workers (their runs are marked failed)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+        with self._lock:
+            for run_id, active in list(self._active.items()):
+                active.process.kill()
+                active.process.join(timeout=5)
+                self.store.fail_run(run_id, "the service shut down while this run was in flight; submit it again")
+            self._active.clear()
+
+    def submit(self, scenario: dict[str, Any]) -> tuple[RunRecord, bool]:
+        """Queue a scenario; the same scenario on the same inputs returns the stored run instead."""
+        key = scenario_key(scenario, self.osm_path, self.fleet_dir)
+        run, created = self.store.create_run(key, scenario)
+        self._wake.set()
+        return run, created
+
+    def cancel(self, run_id: str) -> RunRecord:
+        """Cancel a queued or running run (killing its worker); finished runs are left as they are."""
+        run = self.store.get_run(run_id)
+        if run.status in ("queued", "running"):
+            with self._lock:
+                active = self._active.pop(run_id, None)
+            if active:
+                active.process.kill()
+                active.process.join(timeout=5)
+            self.store.fail_run(run_id, "cancelled on request", status="cancelled")
+        return self.store.get_run(run_id)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._reap()
+                self._dispatch()
+            except Exception:  # noqa: BLE001 - keep dispatching; the error is logged
+                log.exception("run dispatcher error")
+            self._wake.wait(0.25)
+            self._wake.clear()
+
+    def _reap(self) -> None:
+        with self._lock:
+            for run_id, active in list(self._active.items()):
+                proc = active.process
+                if proc.is_alive():
+                    if self.time_limit_s and time.monotonic() - active.started > self.time_limit_s:
+                        proc.kill()
+                        proc.join(timeout=5)
+                        self.store.fail_run(run_id, f"time limit of {self.time_limit_s:g} s exceeded")
+                        del self._active[run_id]
+                    continue
+                proc.join()
+                if proc.exitcode != 0:
+                    self.store.fail_run(run_id, f"worker process exited with code {proc.exitcode}")
+                del self._active[run_id]
+
+    def _dispatch(self) -> None:
+        with self._lock:
+            free = self.max_concurrent - len(self._active)
+        if free <= 0:
+            return
+        for run in self.store.queued_runs()[:free]:
+            if not self.store.mark_running(run.id):
+                continue
+            proc = self._ctx.Process(
+                target=execute_run,
+                args=(run.id, str(self.store.path), str(self.osm_path), str(self.fleet_dir), run.scenario),
+                name=f"evplan-run-{run.id[:8]}",
+                daemon=True,
+            )
+            proc.start()
+            with self._lock:
+                self._active[run.id] = _Active(proc, time.monotonic())

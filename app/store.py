@@ -1,0 +1,269 @@
+"""The service's embedded database: siting runs, their results, and the report history (SQLite).
+
+Every write is one short transaction; WAL mode lets run workers (other processes) write progress
+while the service reads. A run that was queued or running when the process died is marked failed
+on the next start, with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from planner.errors import EvplanError, NotFoundError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS siting_runs (
+    id TEXT PRIMARY KEY,
+    scenario_key TEXT NOT NULL,
+    scenario_json TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+    progress REAL NOT NULL DEFAULT 0,
+    message TEXT NOT NULL DEFAULT '',
+    error TEXT,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    summary_json TEXT,
+    sites_geojson TEXT,
+    coverage_geojson TEXT
+);
+CREATE INDEX IF NOT EXISTS siting_runs_key ON siting_runs (scenario_key, status);
+CREATE TABLE IF NOT EXISTS reports (
+    id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    html TEXT NOT NULL,
+    json TEXT NOT NULL
+);
+"""
+
+ACTIVE = ("queued", "running")
+
+
+class StorageError(EvplanError):
+    """The data directory or database cannot be written (read-only, disk full …)."""
+
+    status_code = 503
+
+
+def now() -> str:
+    """UTC time as ISO 8601 with seconds."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One siting run as stored."""
+
+    id: str
+    scenario_key: str
+    scenario: dict[str, Any]
+    status: str
+    progress: float
+    message: str
+    error: str | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+
+    def public(self) -> dict[str, Any]:
+        """The run as the API shows it."""
+        return {
+            "id": self.id,
+            "status": self.status,
+            "progress": round(self.progress, 3),
+            "message": self.message,
+            "error": self.error,
+            "created_at": self.created_at,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "scenario": self.scenario,
+        }
+
+
+class Store:
+    """Access to the service database; one short-lived connection per operation."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as con:
+                con.executescript(SCHEMA)
+        except (OSError, sqlite3.OperationalError) as exc:
+            raise StorageError(f"{self.path}: cannot create or open the database ({exc}); "
+                               "check that EVPLAN_DATA_DIR is writable and the disk has space") from exc
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
+            con.row_factory = sqlite3.Row
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        try:
+            with self._connect() as con:
+                con.execute("BEGIN IMMEDIATE")
+                try:
+                    yield con
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+        except sqlite3.OperationalError as exc:
+            raise StorageError(f"{self.path}: write failed ({exc})") from exc
+
+    # runs ---------------------------------------------------------------------------------------
+
+    def create_run(self, scenario_key: str, scenario: dict[str, Any]) -> tuple[RunRecord, bool]:
+        """A new queued run, or the stored one for the same scenario (not failed or cancelled)."""
+        with self._tx() as con:
+            row = con.execute(
+                "SELECT * FROM siting_runs WHERE scenario_key = ? AND status IN ('queued','running','succeeded') "
+                "ORDER BY created_at DESC LIMIT 1",
+                (scenario_key,),
+            ).fetchone()
+            if row is not None:
+                return _run(row), False
+            run_id = uuid.uuid4().hex
+            con.execute(
+                "INSERT INTO siting_runs (id, scenario_key, scenario_json, status, created_at, message) "
+                "VALUES (?, ?, ?, 'queued', ?, 'queued')",
+                (run_id, scenario_key, json.dumps(scenario, sort_keys=True), now()),
+            )
+            return _run(con.execute("SELECT * FROM siting_runs WHERE id = ?", (run_id,)).fetchone()), True
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """The run with this id, or NotFoundError."""
+        with self._connect() as con:
+            row = con.execute("SELECT * FROM siting_runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no siting run with id {run_id!r}")
+        return _run(row)
+
+    def list_runs(self, *, limit: int = 100) -> list[RunRecord]:
+        """The newest runs first."""
+        with self._connect() as con:
+            rows = con.execute("SELECT * FROM siting_runs ORDER BY created_at DESC, id LIMIT ?", (limit,)).fetchall()
+        return [_run(r) for r in rows]
+
+    def queued_runs(self) -> list[RunRecord]:
+        """Runs waiting for a worker, oldest first."""
+        with self._connect() as con:
+            rows = con.execute("SELECT * FROM siting_runs WHERE status = 'queued' ORDER BY created_at, id").fetchall()
+        return [_run(r) for r in rows]
+
+    def mark_running(self, run_id: str) -> bool:
+        """Queued → running; False if the run is no longer queued (e.g. cancelled)."""
+        with self._tx() as con:
+            cur = con.execute(
+                "UPDATE siting_runs SET status='running', started_at=?, message='started' WHERE id=? AND status='queued'",
+                (now(), run_id),
+            )
+            return cur.rowcount == 1
+
+    def set_progress(self, run_id: str, fraction: float, message: str) -> None:
+        """Progress of a running run."""
+        with self._tx() as con:
+            con.execute(
+                "UPDATE siting_runs SET progress=?, message=? WHERE id=? AND status='running'",
+                (max(0.0, min(1.0, fraction)), message[:500], run_id),
+            )
+
+    def finish_run(self, run_id: str, summary: dict[str, Any], sites: dict[str, Any], coverage: dict[str, Any]) -> None:
+        """Store a run's results and mark it succeeded, in one transaction."""
+        with self._tx() as con:
+            con.execute(
+                "UPDATE siting_runs SET status='succeeded', progress=1, message='done', finished_at=?, "
+                "summary_json=?, sites_geojson=?, coverage_geojson=? WHERE id=? AND status='running'",
+                (now(), json.dumps(summary), json.dumps(sites, ensure_ascii=False),
+                 json.dumps(coverage, ensure_ascii=False), run_id),
+            )
+
+    def fail_run(self, run_id: str, error: str, *, status: str = "failed") -> None:
+        """Mark an unfinished run failed (or cancelled) with the reason."""
+        with self._tx() as con:
+            con.execute(
+                "UPDATE siting_runs SET status=?, error=?, message=?, finished_at=? "
+                "WHERE id=? AND status IN ('queued','running')",
+                (status, error, status, now(), run_id),
+            )
+
+    def result(self, run_id: str, part: str) -> dict[str, Any]:
+        """One stored result of a succeeded run: ``summary``, ``sites`` or ``coverage``."""
+        column = {"summary": "summary_json", "sites": "sites_geojson", "coverage": "coverage_geojson"}[part]
+        run = self.get_run(run_id)
+        if run.status != "succeeded":
+            raise NotFoundError(f"siting run {run_id} has no {part} yet: it is {run.status}")
+        with self._connect() as con:
+            text = con.execute(f"SELECT {column} FROM siting_runs WHERE id = ?", (run_id,)).fetchone()[0]
+        return json.loads(text)
+
+    def fail_interrupted_runs(self) -> int:
+        """Mark runs left queued or running by a previous process as failed; returns how many."""
+        with self._tx() as con:
+            cur = con.execute(
+                "UPDATE siting_runs SET status='failed', finished_at=?, message='failed', "
+                "error='the service stopped while this run was in flight; submit it again' "
+                "WHERE status IN ('queued','running')",
+                (now(),),
+            )
+            return cur.rowcount
+
+    # reports ------------------------------------------------------------------------------------
+
+    def add_report(self, trigger: str, html: str, figures: dict[str, Any]) -> str:
+        """Keep a generated report; returns its id."""
+        report_id = uuid.uuid4().hex
+        with self._tx() as con:
+            con.execute(
+                "INSERT INTO reports (id, created_at, trigger, html, json) VALUES (?, ?, ?, ?, ?)",
+                (report_id, now(), trigger, html, json.dumps(figures, ensure_ascii=False, default=str)),
+            )
+        return report_id
+
+    def list_reports(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        """Report history, newest first (without the bodies)."""
+        with self._connect() as con:
+            rows = con.execute(
+                "SELECT id, created_at, trigger FROM reports ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def latest_report(self) -> dict[str, Any]:
+        """The newest report with its HTML and figures."""
+        with self._connect() as con:
+            row = con.execute("SELECT * FROM reports ORDER BY created_at DESC, rowid DESC LIMIT 1").fetchone()
+        if row is None:
+            raise NotFoundError("no report has been generated yet")
+        return {"id": row["id"], "created_at": row["created_at"], "trigger": row["trigger"],
+                "html": row["html"], "figures": json.loads(row["json"])}
+
+
+def _run(row: sqlite3.Row) -> RunRecord:
+    return RunRecord(
+        id=row["id"],
+        scenario_key=row["scenario_key"],
+        scenario=json.loads(row["scenario_json"]),
+        status=row["status"],
+        progress=row["progress"],
+        message=row["message"],
+        error=row["error"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+    )

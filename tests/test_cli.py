@@ -1,0 +1,60 @@
+"""The command line: help that explains, errors a planner can act on."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from planner.cli import build_parser, main
+
+
+@pytest.mark.parametrize(
+    "argv,expected",
+    [
+        (["plan", "--help"], ["--range-margin-km", "km", "--drive-time-min", "minutes", "(default: 50.0)", "GB/T 50966-2024"]),
+        (["network", "info", "--help"], ["--json", "--boundary", "441500"]),
+        (["network", "export", "--help"], ["roads.geojson", "service_areas.geojson", "WGS84"]),
+        (["network", "import", "--help"], ["--boundary", ".osm.pbf"]),
+        (["fleet", "indicators", "--help"], ["--year", "--county", "fractions between 0 and 1"]),
+        (["fleet", "ingest", "--help"], ["GBK", "quarantined"]),
+        (["fleet", "report", "--help"], ["report.html"]),
+        (["serve", "--help"], ["--port", "(default: 8000)", "EVPLAN_DATA_DIR"]),
+    ],
+)
+def test_help_explains_options_with_units_and_defaults(argv, expected, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for phrase in expected:
+        assert phrase in text, phrase
+
+
+def test_every_documented_subcommand_exists() -> None:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert set(sub.choices) == {"plan", "network", "fleet", "serve"}
+
+
+def test_python_dash_m_planner_is_the_same_cli() -> None:
+    done = subprocess.run([sys.executable, "-m", "planner", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("evplan ")
+
+
+def test_bad_option_values_are_refused_with_a_reason(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["plan", "--stages", "2030,2025"])
+    assert exit_info.value.code == 2
+    assert "stage years must increase" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["network", "info", "--bbox", "116,23,115,22"])
+    assert "west < east" in capsys.readouterr().err
+
+
+def test_missing_osm_file_is_a_clear_error(tmp_path, capsys) -> None:
+    missing = tmp_path / "nowhere.osm"
+    assert main(["network", "info", "--osm", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert str(missing) in err and "evplan: error" in err
