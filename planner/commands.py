@@ -142,7 +142,10 @@ def run_fleet_command(args: argparse.Namespace, *, data_dir: Path) -> int:
         report = fleet_store.ingest_file(db, args.file)
         print(_json(report.to_dict()) if args.json else report.describe())
         return 0
-    records = fleet_store.load_records(args.db) if args.db else fleet.load_records(args.fleet_dir)
+    if args.db:  # vehicles from the store; activity, depots and emission factors from --fleet-dir
+        records = fleet_store.load_records(args.db, fleet_dir=args.fleet_dir)
+    else:
+        records = fleet.load_records(args.fleet_dir)
     if args.fleet_command == "indicators":
         result = fleet.indicators(records.vehicles, records.activity, year=args.year, county=args.county)
         print(_json(result) if args.json else _text_indicators(result))
