@@ -1,26 +1,135 @@
-"""Builds the FastAPI app: settings, start-up loading, routers, error mapping."""
+"""Builds the FastAPI app: settings, start-up loading, routers, error mapping.
+
+``evplan serve`` and the Docker image both run ``uvicorn app.main:create_app --factory``.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+import json
+import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
 import xstatic.pkg.leaflet as xstatic_leaflet
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import problems
-from app.api.deps import ServiceState
-from app.api.routes import fleet, health, network, pages, siting
+from app import fleet_records, problems
+from app.api.deps import ServiceState, require_read_key
+from app.api.routes import fleet, health, network, pages, reports, siting
 from app.api.routes.pages import WEB_DIR
 from app.core.config import Settings, get_settings
+from app.reports import ReportService
 from app.runs import RunManager
 from app.store import Store
 from planner import __version__
-from planner import fleet as planner_fleet
 from planner import network as planner_network
+
+log = logging.getLogger("evplan.app")
+
+OPENAPI_TAGS = [
+    {"name": "siting", "description": "Submit siting scenarios and fetch their sites, coverage and summary."},
+    {"name": "network", "description": "The road network and its service areas as GeoJSON."},
+    {"name": "fleet", "description": "Fleet records: upload, new-energy indicators, target status."},
+    {"name": "reports", "description": "Fleet-share reports made on a schedule and on demand."},
+    {"name": "health", "description": "Liveness and readiness probes."},
+]
+
+
+class TimeoutMiddleware:
+    """Answer ``504`` problem+json when a request takes longer than ``timeout_s`` (pure ASGI).
+
+    Work handed to a thread finishes in the background; the client gets its answer on time.
+    """
+
+    def __init__(self, app: ASGIApp, timeout_s: float) -> None:
+        self.app = app
+        self.timeout_s = timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await asyncio.wait_for(self.app(scope, receive, send_tracking), timeout=self.timeout_s)
+        except TimeoutError:
+            if started:
+                raise
+            response = problems.problem(504, "Gateway Timeout",
+                                        f"the request took longer than {self.timeout_s:g} s (EVPLAN_REQUEST_TIMEOUT_S)",
+                                        instance=scope.get("path"))
+            await response(scope, receive, send)
+
+
+def read_geojson(path: Path) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection from a file (the admin boundaries drawn under the map)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        raise ValueError(f"{path}: expected a GeoJSON FeatureCollection")
+    return data
+
+
+async def _load(state: ServiceState) -> None:
+    """Load the road network and the fleet records off the event loop; record why if one fails."""
+    settings = state.settings
+    try:
+        state.network = await asyncio.to_thread(planner_network.load_network, settings.osm_path)
+    except Exception as exc:  # noqa: BLE001 - reported by /ready, the service stays up for the rest
+        log.exception("loading the road network failed")
+        state.load_errors["network"] = f"{type(exc).__name__}: {exc}"
+    if settings.boundaries_path.is_file():
+        try:
+            state.boundaries = await asyncio.to_thread(read_geojson, settings.boundaries_path)
+        except (OSError, ValueError) as exc:
+            log.warning("admin boundaries not loaded from %s: %s", settings.boundaries_path, exc)
+    try:
+        state.fleet, state.fleet_source = await asyncio.to_thread(
+            fleet_records.records_in_use, settings.fleet_dir, settings.database_path)
+    except Exception as exc:  # noqa: BLE001
+        log.exception("loading the fleet records failed")
+        state.load_errors["fleet"] = f"{type(exc).__name__}: {exc}"
+
+
+def _openapi_with_problems(app: FastAPI) -> None:
+    """Document every 4xx/5xx answer as the problem+json the service really sends (not FastAPI's default)."""
+    from fastapi.openapi.utils import get_openapi
+
+    from app.schemas import Problem
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        spec = get_openapi(title=app.title, version=app.version, summary=app.summary, description=app.description,
+                           routes=app.routes, tags=app.openapi_tags)
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        schemas.setdefault("Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}"))
+        for defn_name, defn in Problem.model_json_schema(ref_template="#/components/schemas/{model}").get("$defs", {}).items():
+            schemas.setdefault(defn_name, defn)
+        schemas["Problem"].pop("$defs", None)
+        ref = {"schema": {"$ref": "#/components/schemas/Problem"}}
+        for ops in spec.get("paths", {}).values():
+            for op in ops.values():
+                for status, response in op.get("responses", {}).items():
+                    if status.startswith(("4", "5")):
+                        response["content"] = {"application/problem+json": ref}
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -39,39 +148,42 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             time_limit_s=settings.run_time_limit_s,
         )
         state.runs.start()
-        # Loading takes seconds: do it off the event loop so /health answers meanwhile.
-        state.network = await asyncio.to_thread(planner_network.load_network, settings.osm_path)
-        state.fleet = await asyncio.to_thread(planner_fleet.load_records, settings.fleet_dir)
+        state.reports = ReportService(state.store, lambda: state.fleet, cron=settings.report_cron,
+                                      timezone=settings.report_timezone)
+        state.reports.start()
+        # Loading takes seconds: it runs in the background so /health answers at once and /ready says
+        # when the service can plan; endpoints that need the data answer 503 until then.
+        loading = asyncio.create_task(_load(state))
         try:
             yield
         finally:
+            loading.cancel()
+            state.reports.stop()
             state.runs.stop()
 
     app = FastAPI(
         title="evplan",
         version=__version__,
         summary="Fast-charger siting and new-energy fleet tracking for transport bureaus",
-        description="Siting runs, GeoJSON maps (RFC 7946, WGS84 lon/lat) and fleet-share indicators. "
-        "Writes need an `X-API-Key`. Errors are RFC 9457 problem details.",
+        description="Siting runs, GeoJSON maps (RFC 7946, WGS84 lon/lat), fleet-share indicators and reports. "
+        "Writes need an `X-API-Key` (reads too when EVPLAN_READ_REQUIRES_KEY is set). "
+        "Errors are RFC 9457 problem details (`application/problem+json`) with field-level `errors`.",
+        openapi_tags=OPENAPI_TAGS,
         lifespan=lifespan,
     )
     app.state.evplan = ServiceState(settings=settings, key_hashes=settings.api_key_hashes())
-    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
-    if origins:
-        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["*"], allow_headers=["*"])
-
-    @app.middleware("http")
-    async def timeout(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        try:
-            return await asyncio.wait_for(call_next(request), timeout=settings.request_timeout_s)
-        except TimeoutError:
-            return problems.problem(504, "Request timeout", f"the request took longer than {settings.request_timeout_s:g} s")
+    app.add_middleware(TimeoutMiddleware, timeout_s=settings.request_timeout_s)
+    if settings.cors_origin_list:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list,
+                           allow_methods=["GET", "POST", "DELETE"], allow_headers=["X-API-Key", "Content-Type"],
+                           expose_headers=["Location"])
 
     problems.install(app)
     app.include_router(health.router)
     app.include_router(pages.router)
-    for router in (network.router, fleet.router, siting.router):
-        app.include_router(router, prefix="/api/v1")
+    for router in (siting.router, network.router, fleet.router, reports.router):
+        app.include_router(router, prefix="/api/v1", dependencies=[Depends(require_read_key)])
     app.mount("/static/leaflet", StaticFiles(directory=xstatic_leaflet.BASE_DIR), name="leaflet")
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="web")
+    _openapi_with_problems(app)
     return app

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -10,30 +15,72 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from planner.errors import EvplanError, InfeasibleError
 
 PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("evplan.app")
 
 
-def problem(status: int, title: str, detail: str, **extra: object) -> JSONResponse:
+def title_for(status: int) -> str:
+    """The HTTP reason phrase, used as the problem title when nothing more specific applies."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def title_of_error(exc: BaseException) -> str:
+    """A readable title from an error class: ``RunNotFinishedError`` -> ``Run not finished``."""
+    words = re.findall(r"[A-Z][a-z0-9]*|[a-z0-9]+", type(exc).__name__.removesuffix("Error"))
+    if words in ([], ["Evplan"]):
+        return "Error"
+    return " ".join([words[0]] + [w.lower() for w in words[1:]])
+
+
+def problem(status: int, title: str, detail: str, *, instance: str | None = None,
+            headers: dict[str, str] | None = None, **extra: object) -> JSONResponse:
     """A problem+json response with the standard members and any extension members."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pydantic errors as ``{field, pointer, message}``: where the field is and what was expected."""
+    out = []
+    for e in errors:
+        loc = [str(p) for p in e.get("loc", ())]
+        pointer = "#/" + "/".join(loc[1:]) if loc and loc[0] == "body" else None
+        out.append({"field": ".".join(loc), "pointer": pointer, "message": e.get("msg", "")})
+    return out
 
 
 def install(app: FastAPI) -> None:
-    """Map evplan errors, validation errors and HTTP errors to problem details."""
+    """Map evplan errors, validation errors, HTTP errors and crashes to problem details."""
 
     @app.exception_handler(EvplanError)
-    async def _evplan(_: Request, exc: EvplanError) -> JSONResponse:
-        extra = {"reasons": exc.reasons} if isinstance(exc, InfeasibleError) else {}
-        return problem(exc.status_code, type(exc).__name__, str(exc), **extra)
+    async def _evplan(request: Request, exc: EvplanError) -> JSONResponse:
+        extra: dict[str, Any] = {}
+        if isinstance(exc, InfeasibleError):
+            extra["reasons"] = exc.reasons
+        if isinstance(getattr(exc, "cause", None), str):
+            extra["cause"] = exc.cause  # type: ignore[attr-defined]
+        if getattr(exc, "run_status", None):
+            extra["run_status"] = exc.run_status  # type: ignore[attr-defined]
+        return problem(exc.status_code, title_of_error(exc), str(exc), instance=request.url.path,
+                       headers=getattr(exc, "headers", None), error=type(exc).__name__, **extra)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
-            for e in exc.errors()
-        ]
-        return problem(422, "Invalid request", "One or more fields are invalid.", errors=errors)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return problem(422, "Invalid request", "One or more fields are invalid.", instance=request.url.path,
+                       errors=field_errors(list(exc.errors())))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, "HTTP error", str(exc.detail))
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, title_for(exc.status_code), str(exc.detail), instance=request.url.path,
+                       headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return problem(500, "Internal Server Error", "the service failed on this request; the error is logged",
+                       instance=request.url.path)

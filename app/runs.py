@@ -2,7 +2,9 @@
 
 A dispatcher thread starts each queued run in its own spawned process (at most
 ``max_concurrent_runs`` at once), kills a process that exceeds ``run_time_limit_s`` or whose run is
-cancelled, and records a worker that dies as a failed run with the reason.
+cancelled, and records a worker that dies as a failed run with the reason. A worker whose service
+process dies (SIGKILL, OOM) notices and exits, so no orphan keeps computing; on the next start the
+service marks the run failed (``Store.fail_interrupted_runs``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import hashlib
 import json
 import logging
 import multiprocessing as mp
+import os
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -21,9 +25,12 @@ from app.store import RunRecord, Store
 
 log = logging.getLogger("evplan.runs")
 
+#: How often a worker checks that the service that started it is still alive, seconds.
+PARENT_CHECK_S = 1.0
+
 
 def scenario_key(scenario: dict[str, Any], osm_path: Path, fleet_dir: Path) -> str:
-    """Identity of a run: the normalised scenario and the input files it reads (path, size, mtime)."""
+    """Identity of a run: the normalised scenario and the input files it reads (name, size, mtime)."""
 
     def stamp(p: Path) -> list[Any]:
         files = sorted(p.iterdir()) if p.is_dir() else [p]
@@ -33,8 +40,23 @@ def scenario_key(scenario: dict[str, Any], osm_path: Path, fleet_dir: Path) -> s
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def execute_run(run_id: str, db_path: str, osm_path: str, fleet_dir: str, scenario: dict[str, Any]) -> None:
+def _exit_when_orphaned(parent_pid: int) -> None:
+    """End this worker once the service process that started it is gone (it cannot store results then)."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_S)
+            if os.getppid() != parent_pid:
+                os._exit(3)
+
+    threading.Thread(target=watch, name="evplan-parent-watch", daemon=True).start()
+
+
+def execute_run(run_id: str, db_path: str, osm_path: str, fleet_dir: str, scenario: dict[str, Any],
+                parent_pid: int | None = None) -> None:
     """Worker-process entry: plan one scenario and store its results (or its error) in the database."""
+    if parent_pid is not None:
+        _exit_when_orphaned(parent_pid)
     from app.schemas import ScenarioIn
     from planner.errors import EvplanError
     from planner.pipeline import plan_from_files
@@ -55,6 +77,16 @@ def execute_run(run_id: str, db_path: str, osm_path: str, fleet_dir: str, scenar
         raise
 
 
+def _exit_reason(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        return f"worker process was killed by {name} (out of memory?)"
+    return f"worker process exited with code {exitcode} without storing a result"
+
+
 @dataclass
 class _Active:
     process: Any
@@ -62,7 +94,11 @@ class _Active:
 
 
 class RunManager:
-    """Queues, starts, watches and cancels siting runs."""
+    """Queues, starts, watches and cancels siting runs.
+
+    One ``RunManager`` per database: on start it fails every unfinished run, so the service must run
+    as one process (``evplan serve`` does; do not start uvicorn with ``--workers``).
+    """
 
     def __init__(self, store: Store, *, osm_path: Path, fleet_dir: Path, max_concurrent: int, time_limit_s: float):
         self.store = store
@@ -72,6 +108,8 @@ class RunManager:
         self.time_limit_s = time_limit_s
         self._ctx = mp.get_context("spawn")
         self._active: dict[str, _Active] = {}
+        # Held while a run goes queued -> running -> registered, and while a run is cancelled, so a
+        # cancel can never miss a worker that is being started.
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -95,7 +133,7 @@ class RunManager:
             for run_id, active in list(self._active.items()):
                 active.process.kill()
                 active.process.join(timeout=5)
-                self.store.fail_run(run_id, "the service shut down while this run was in flight; submit it again")
+                self.store.fail_run(run_id, "the service shut down while this run was running; submit it again")
             self._active.clear()
 
     def submit(self, scenario: dict[str, Any]) -> tuple[RunRecord, bool]:
@@ -111,11 +149,16 @@ class RunManager:
         if run.status in ("queued", "running"):
             with self._lock:
                 active = self._active.pop(run_id, None)
-            if active:
-                active.process.kill()
-                active.process.join(timeout=5)
-            self.store.fail_run(run_id, "cancelled on request", status="cancelled")
+                if active:
+                    active.process.kill()
+                    active.process.join(timeout=5)
+                self.store.fail_run(run_id, "cancelled on request", status="cancelled")
         return self.store.get_run(run_id)
+
+    def active_run_ids(self) -> list[str]:
+        """Runs with a live worker process."""
+        with self._lock:
+            return list(self._active)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -135,28 +178,33 @@ class RunManager:
                     if self.time_limit_s and time.monotonic() - active.started > self.time_limit_s:
                         proc.kill()
                         proc.join(timeout=5)
-                        self.store.fail_run(run_id, f"time limit of {self.time_limit_s:g} s exceeded")
+                        self.store.fail_run(run_id, f"time limit of {self.time_limit_s:g} s exceeded "
+                                                    "(EVPLAN_RUN_TIME_LIMIT_S)")
                         del self._active[run_id]
                     continue
                 proc.join()
-                if proc.exitcode != 0:
-                    self.store.fail_run(run_id, f"worker process exited with code {proc.exitcode}")
+                # A no-op when the worker stored its result or its error itself.
+                self.store.fail_run(run_id, _exit_reason(proc.exitcode))
                 del self._active[run_id]
 
     def _dispatch(self) -> None:
         with self._lock:
             free = self.max_concurrent - len(self._active)
-        if free <= 0:
-            return
-        for run in self.store.queued_runs()[:free]:
-            if not self.store.mark_running(run.id):
-                continue
-            proc = self._ctx.Process(
-                target=execute_run,
-                args=(run.id, str(self.store.path), str(self.osm_path), str(self.fleet_dir), run.scenario),
-                name=f"evplan-run-{run.id[:8]}",
-                daemon=True,
-            )
-            proc.start()
-            with self._lock:
+            if free <= 0 or self._stop.is_set():
+                return
+            for run in self.store.queued_runs()[:free]:
+                if not self.store.mark_running(run.id):
+                    continue
+                proc = self._ctx.Process(
+                    target=execute_run,
+                    args=(run.id, str(self.store.path), str(self.osm_path), str(self.fleet_dir), run.scenario,
+                          os.getpid()),
+                    name=f"evplan-run-{run.id[:8]}",
+                    daemon=True,
+                )
+                try:
+                    proc.start()
+                except OSError as exc:
+                    self.store.fail_run(run.id, f"could not start a worker process: {exc}")
+                    continue
                 self._active[run.id] = _Active(proc, time.monotonic())

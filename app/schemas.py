@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from planner.siting.candidates import CANDIDATE_KINDS
@@ -48,6 +49,12 @@ class ScenarioIn(BaseModel):
             raise ValueError("stage years must be distinct, increasing and between 2000 and 2100")
         return v
 
+    @field_validator("candidate_kinds")
+    @classmethod
+    def _canonical_kinds(cls, v: list[str]) -> list[str]:
+        # One order and no repeats, so the same choice of kinds is the same scenario (and the same stored run).
+        return [k for k in CANDIDATE_KINDS if k in v]
+
     def to_scenario(self) -> Scenario:
         """The planner's scenario for this request."""
         return scenario_from_options(
@@ -69,13 +76,141 @@ class ScenarioIn(BaseModel):
 class RunOut(BaseModel):
     """A siting run's status."""
 
-    id: str
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"id": "3f2b9c7e0d4a4e1f9a6b5c4d3e2f1a0b", "status": "running", "progress": 0.42,
+                 "message": "[2/3] load fleet records: 0.3 s", "error": None,
+                 "created_at": "2025-05-01T07:00:00+00:00", "started_at": "2025-05-01T07:00:01+00:00",
+                 "finished_at": None, "scenario": {"stage_years": [2025, 2030], "range_margin_km": 50.0},
+                 "reused": False}
+            ]
+        }
+    )
+
+    id: str = Field(description="Run id (32 hex digits).")
     status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
-    progress: float
-    message: str
-    error: str | None
-    created_at: str
+    progress: float = Field(description="Fraction done, 0-1.")
+    message: str = Field(description="Last progress message.")
+    error: str | None = Field(description="Why the run failed or was cancelled.")
+    created_at: str = Field(description="UTC, ISO 8601.")
     started_at: str | None
     finished_at: str | None
-    scenario: dict
-    reused: bool = False
+    scenario: dict[str, Any] = Field(description="The scenario with every default filled in.")
+    reused: bool = Field(False, description="True when an earlier run of the same scenario was returned.")
+
+
+class FieldError(BaseModel):
+    """One invalid field of a request."""
+
+    field: str = Field(description="Where the field is: `query.year`, `body.stage_years.0` ...")
+    pointer: str | None = Field(None, description="JSON pointer into the request body, for body fields.")
+    message: str
+
+
+class Problem(BaseModel):
+    """An error as RFC 9457 problem details (`application/problem+json`)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {"type": "about:blank", "title": "Invalid request", "status": 422,
+                 "detail": "One or more fields are invalid.", "instance": "/api/v1/siting/runs",
+                 "errors": [{"field": "body.stage_years", "pointer": "#/stage_years",
+                             "message": "Value error, stage years must be distinct, increasing and between 2000 and 2100"}]}
+            ]
+        },
+    )
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = Field(None, description="Field-level messages (validation errors).")
+
+
+class ReportOut(BaseModel):
+    """One fleet-share report in the history (without its body)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"id": "9d1c0b2a3e4f5a6b7c8d9e0f1a2b3c4d", "created_at": "2025-05-01T07:00:00+00:00",
+                          "trigger": "schedule", "html_url": "/api/v1/reports/9d1c0b2a3e4f5a6b7c8d9e0f1a2b3c4d",
+                          "json_url": "/api/v1/reports/9d1c0b2a3e4f5a6b7c8d9e0f1a2b3c4d?format=json"}]
+        }
+    )
+
+    id: str
+    created_at: str = Field(description="UTC, ISO 8601.")
+    trigger: Literal["schedule", "on demand"]
+    html_url: str
+    json_url: str
+
+
+class ReportListOut(BaseModel):
+    """The report history and when the next scheduled report is due."""
+
+    reports: list[ReportOut]
+    schedule: str | None = Field(description="The crontab expression (EVPLAN_REPORT_CRON); null when not scheduled.")
+    next_scheduled_at: str | None = Field(description="Next scheduled report, ISO 8601 with offset.")
+
+
+class ReportDocument(BaseModel):
+    """A report as JSON: its figures (indicators, targets, series) as built by ``planner.report``."""
+
+    id: str
+    created_at: str
+    trigger: str
+    figures: dict[str, Any]
+
+
+_PROBLEM_DESCRIPTIONS = {
+    400: "The request cannot be used (e.g. a malformed upload).",
+    401: "No X-API-Key header.",
+    403: "The X-API-Key does not match a configured key.",
+    404: "No such object.",
+    409: "The run has no results: it is queued, running, failed or cancelled.",
+    413: "The upload is over EVPLAN_MAX_UPLOAD_MB.",
+    415: "The body is not multipart/form-data.",
+    422: "A field is invalid; `errors` names each one.",
+    503: "The network or the fleet records are still loading.",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for these statuses, each a problem+json document."""
+    return {
+        s: {"model": Problem, "description": _PROBLEM_DESCRIPTIONS.get(s, "Error"),
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        for s in statuses
+    }
+
+
+#: Errors every read endpoint can answer with.
+PROBLEM_RESPONSES = problem_responses(422, 503)
+
+
+class GeoJSONResponse(JSONResponse):
+    """A GeoJSON document (RFC 7946), served as ``application/geo+json``."""
+
+    media_type = "application/geo+json"
+
+
+def geojson_responses(example_properties: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entry for a FeatureCollection of Points or LineStrings with these properties."""
+    return {
+        200: {
+            "description": "A GeoJSON FeatureCollection (RFC 7946, WGS84 lon/lat).",
+            "content": {
+                "application/geo+json": {
+                    "schema": {"type": "object", "properties": {"type": {"const": "FeatureCollection"},
+                                                                "features": {"type": "array"}}},
+                    "example": {"type": "FeatureCollection", "features": [
+                        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [115.35, 22.96]},
+                         "properties": example_properties}]},
+                }
+            },
+        }
+    }

@@ -8,6 +8,7 @@ on the next start, with the reason.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from planner.errors import EvplanError, NotFoundError
+
+log = logging.getLogger("evplan.store")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS siting_runs (
@@ -52,6 +55,21 @@ class StorageError(EvplanError):
     """The data directory or database cannot be written (read-only, disk full …)."""
 
     status_code = 503
+
+
+class RunNotFinishedError(EvplanError):
+    """A run's results were asked for before it succeeded (it is queued, running, failed or cancelled)."""
+
+    status_code = 409
+
+    def __init__(self, message: str, run_status: str) -> None:
+        self.run_status = run_status
+        super().__init__(message)
+
+
+#: Why a run that a previous process left unfinished was failed on start-up.
+INTERRUPTED_RUNNING = "the service stopped while this run was running (crash, kill or restart); submit it again"
+INTERRUPTED_QUEUED = "the service stopped before this run started; submit it again"
 
 
 def now() -> str:
@@ -125,7 +143,10 @@ class Store:
                     con.execute("ROLLBACK")
                     raise
         except sqlite3.OperationalError as exc:
-            raise StorageError(f"{self.path}: write failed ({exc})") from exc
+            log.error("write to %s failed: %s", self.path, exc)
+            # Shown to API clients: no server path.
+            raise StorageError(f"the service database cannot be written ({exc}); "
+                               "check that EVPLAN_DATA_DIR is writable and the disk has space") from exc
 
     # runs ---------------------------------------------------------------------------------------
 
@@ -134,7 +155,7 @@ class Store:
         with self._tx() as con:
             row = con.execute(
                 "SELECT * FROM siting_runs WHERE scenario_key = ? AND status IN ('queued','running','succeeded') "
-                "ORDER BY created_at DESC LIMIT 1",
+                "ORDER BY rowid DESC LIMIT 1",
                 (scenario_key,),
             ).fetchone()
             if row is not None:
@@ -158,13 +179,13 @@ class Store:
     def list_runs(self, *, limit: int = 100) -> list[RunRecord]:
         """The newest runs first."""
         with self._connect() as con:
-            rows = con.execute("SELECT * FROM siting_runs ORDER BY created_at DESC, id LIMIT ?", (limit,)).fetchall()
+            rows = con.execute("SELECT * FROM siting_runs ORDER BY rowid DESC LIMIT ?", (limit,)).fetchall()
         return [_run(r) for r in rows]
 
     def queued_runs(self) -> list[RunRecord]:
         """Runs waiting for a worker, oldest first."""
         with self._connect() as con:
-            rows = con.execute("SELECT * FROM siting_runs WHERE status = 'queued' ORDER BY created_at, id").fetchall()
+            rows = con.execute("SELECT * FROM siting_runs WHERE status = 'queued' ORDER BY rowid").fetchall()
         return [_run(r) for r in rows]
 
     def mark_running(self, run_id: str) -> bool:
@@ -184,45 +205,61 @@ class Store:
                 (max(0.0, min(1.0, fraction)), message[:500], run_id),
             )
 
-    def finish_run(self, run_id: str, summary: dict[str, Any], sites: dict[str, Any], coverage: dict[str, Any]) -> None:
-        """Store a run's results and mark it succeeded, in one transaction."""
+    def finish_run(self, run_id: str, summary: dict[str, Any], sites: dict[str, Any], coverage: dict[str, Any]) -> bool:
+        """Store a run's results and mark it succeeded, in one transaction.
+
+        Returns False (and stores nothing) when the run is no longer running, e.g. it was cancelled.
+        """
         with self._tx() as con:
-            con.execute(
+            cur = con.execute(
                 "UPDATE siting_runs SET status='succeeded', progress=1, message='done', finished_at=?, "
                 "summary_json=?, sites_geojson=?, coverage_geojson=? WHERE id=? AND status='running'",
                 (now(), json.dumps(summary), json.dumps(sites, ensure_ascii=False),
                  json.dumps(coverage, ensure_ascii=False), run_id),
             )
+            return cur.rowcount == 1
 
-    def fail_run(self, run_id: str, error: str, *, status: str = "failed") -> None:
-        """Mark an unfinished run failed (or cancelled) with the reason."""
+    def fail_run(self, run_id: str, error: str, *, status: str = "failed") -> bool:
+        """Mark an unfinished run failed (or cancelled) with the reason; False if it had already finished."""
         with self._tx() as con:
-            con.execute(
+            cur = con.execute(
                 "UPDATE siting_runs SET status=?, error=?, message=?, finished_at=? "
                 "WHERE id=? AND status IN ('queued','running')",
                 (status, error, status, now(), run_id),
             )
+            return cur.rowcount == 1
 
     def result(self, run_id: str, part: str) -> dict[str, Any]:
         """One stored result of a succeeded run: ``summary``, ``sites`` or ``coverage``."""
         column = {"summary": "summary_json", "sites": "sites_geojson", "coverage": "coverage_geojson"}[part]
         run = self.get_run(run_id)
         if run.status != "succeeded":
-            raise NotFoundError(f"siting run {run_id} has no {part} yet: it is {run.status}")
+            why = {"queued": "it is queued", "running": "it is still running"}.get(
+                run.status, f"it {run.status}: {run.error or 'no reason recorded'}")
+            raise RunNotFinishedError(f"siting run {run_id} has no {part}: {why}", run.status)
         with self._connect() as con:
             text = con.execute(f"SELECT {column} FROM siting_runs WHERE id = ?", (run_id,)).fetchone()[0]
         return json.loads(text)
 
     def fail_interrupted_runs(self) -> int:
-        """Mark runs left queued or running by a previous process as failed; returns how many."""
+        """Mark runs left queued or running by a previous process as failed, with the reason; returns how many."""
         with self._tx() as con:
-            cur = con.execute(
-                "UPDATE siting_runs SET status='failed', finished_at=?, message='failed', "
-                "error='the service stopped while this run was in flight; submit it again' "
-                "WHERE status IN ('queued','running')",
-                (now(),),
-            )
-            return cur.rowcount
+            count = 0
+            for status, reason in (("running", INTERRUPTED_RUNNING), ("queued", INTERRUPTED_QUEUED)):
+                count += con.execute(
+                    "UPDATE siting_runs SET status='failed', finished_at=?, message='failed', error=? WHERE status=?",
+                    (now(), reason, status),
+                ).rowcount
+            return count
+
+    def ping(self) -> bool:
+        """True when the database answers a query (readiness check)."""
+        try:
+            with self._connect() as con:
+                con.execute("SELECT count(*) FROM siting_runs").fetchone()
+        except sqlite3.Error:
+            return False
+        return True
 
     # reports ------------------------------------------------------------------------------------
 
@@ -240,18 +277,30 @@ class Store:
         """Report history, newest first (without the bodies)."""
         with self._connect() as con:
             rows = con.execute(
-                "SELECT id, created_at, trigger FROM reports ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,)
+                "SELECT id, created_at, trigger FROM reports ORDER BY rowid DESC LIMIT ?", (limit,)
             ).fetchall()
         return [dict(r) for r in rows]
 
     def latest_report(self) -> dict[str, Any]:
         """The newest report with its HTML and figures."""
         with self._connect() as con:
-            row = con.execute("SELECT * FROM reports ORDER BY created_at DESC, rowid DESC LIMIT 1").fetchone()
+            row = con.execute("SELECT * FROM reports ORDER BY rowid DESC LIMIT 1").fetchone()
         if row is None:
-            raise NotFoundError("no report has been generated yet")
-        return {"id": row["id"], "created_at": row["created_at"], "trigger": row["trigger"],
-                "html": row["html"], "figures": json.loads(row["json"])}
+            raise NotFoundError("no report has been generated yet: POST /api/v1/reports makes one now")
+        return _report(row)
+
+    def get_report(self, report_id: str) -> dict[str, Any]:
+        """One report with its HTML and figures, or NotFoundError."""
+        with self._connect() as con:
+            row = con.execute("SELECT * FROM reports WHERE id = ?", (report_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no report with id {report_id!r}")
+        return _report(row)
+
+
+def _report(row: sqlite3.Row) -> dict[str, Any]:
+    return {"id": row["id"], "created_at": row["created_at"], "trigger": row["trigger"],
+            "html": row["html"], "figures": json.loads(row["json"])}
 
 
 def _run(row: sqlite3.Row) -> RunRecord:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
-from app.core.config import Settings
+from app.core.config import Settings, hash_api_key
 
-api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="Key from EVPLAN_API_KEYS.")
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="A key from EVPLAN_API_KEYS.")
 
 
 @dataclass
@@ -22,10 +21,16 @@ class ServiceState:
     settings: Settings
     key_hashes: frozenset[str] = frozenset()
     network: Any = None
+    #: Admin boundaries as a GeoJSON FeatureCollection, when the file exists.
+    boundaries: dict[str, Any] | None = None
     fleet: Any = None
+    #: Where ``fleet`` came from: ``"shipped"`` (settings.fleet_dir) or ``"store"`` (uploaded records).
+    fleet_source: str | None = None
     store: Any = None
     runs: Any = None
-    scheduler: Any = None
+    reports: Any = None
+    #: Why start-up loading failed, per part (``network``, ``fleet``); empty while loading or when fine.
+    load_errors: dict[str, str] = field(default_factory=dict)
 
 
 def get_state(request: Request) -> ServiceState:
@@ -36,10 +41,34 @@ def get_state(request: Request) -> ServiceState:
 StateDep = Annotated[ServiceState, Depends(get_state)]
 
 
+def _not_ready(state: ServiceState, part: str) -> HTTPException:
+    why = state.load_errors.get(part)
+    detail = f"the {part} could not be loaded: {why}" if why else f"the {part} is still loading; retry in a few seconds"
+    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail, headers={"Retry-After": "5"})
+
+
+def get_network(state: StateDep) -> Any:
+    """The loaded road network, or 503 while it loads."""
+    if state.network is None:
+        raise _not_ready(state, "network")
+    return state.network
+
+
+def get_fleet(state: StateDep) -> Any:
+    """The fleet records in use, or 503 while they load."""
+    if state.fleet is None:
+        raise _not_ready(state, "fleet records")
+    return state.fleet
+
+
+NetworkDep = Annotated[Any, Depends(get_network)]
+FleetDep = Annotated[Any, Depends(get_fleet)]
+
+
 def _key_ok(key: str | None, state: ServiceState) -> bool:
     if not key:
         return False
-    digest = hashlib.sha256(key.encode()).hexdigest()
+    digest = hash_api_key(key)
     return any(hmac.compare_digest(digest, h) for h in state.key_hashes)
 
 
@@ -58,3 +87,4 @@ def require_read_key(state: StateDep, key: Annotated[str | None, Security(api_ke
 
 
 WriteKey = Annotated[None, Depends(require_write_key)]
+ReadKey = Depends(require_read_key)

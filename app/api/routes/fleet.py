@@ -1,22 +1,102 @@
-"""Fleet indicators: new-energy shares and operating CO2 intensity."""
+"""Fleet records: upload, indicators (new-energy shares, operating CO2 intensity) and target status."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import StateDep
+from app import fleet_records
+from app.api.deps import FleetDep, StateDep, WriteKey
+from app.schemas import PROBLEM_RESPONSES, problem_responses
+from app.uploads import receive_upload
 from planner import fleet as planner_fleet
+from planner import targets as planner_targets
 
 router = APIRouter(prefix="/fleet", tags=["fleet"])
 
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "Vehicle records: CSV, gzipped CSV or Parquet; UTF-8, UTF-8 with BOM or GBK.",
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
 
-@router.get("/indicators", summary="Indicators for one year, city-wide or for one county")
+INGEST_EXAMPLE = {
+    "file": "vehicles_2025.csv", "sha256": "5f0c…", "ingest_id": 3, "already_ingested": False,
+    "ingested_at": "2025-05-01T07:00:00+00:00", "encoding": "utf-8", "format": "csv", "rows": 1000,
+    "added": 990, "updated": 8, "unchanged": 0, "quarantined": 2, "extra_columns": [],
+    "issues": [{"file": "vehicles_2025.csv", "row": 17, "field": "powertrain", "value": "EVX",
+                "reason": "expected one of BEV, PHEV, FCEV, CNG, LNG, petrol, diesel"}],
+    "issues_not_listed": 0, "notes": [], "size_bytes": 48213, "records_source": "store",
+}
+
+
+@router.post(
+    "/records",
+    summary="Upload vehicle records (CSV, CSV.GZ or Parquet); returns the ingest report with per-row errors",
+    description="The file is streamed to disk and refused with 413 as soon as it passes EVPLAN_MAX_UPLOAD_MB. "
+    "Good rows are stored, bad rows are quarantined and listed in `issues` (file, row, field, value, reason). "
+    "Ingesting the same file twice stores nothing new. From the first upload on, indicators, targets and "
+    "reports read the stored records instead of the shipped ones. Needs `X-API-Key`.",
+    openapi_extra=UPLOAD_BODY,
+    responses={200: {"content": {"application/json": {"example": INGEST_EXAMPLE}}},
+               **problem_responses(400, 401, 403, 413, 415, 422)},
+)
+async def upload_records(request: Request, state: StateDep, _: WriteKey) -> dict[str, Any]:
+    settings = state.settings
+    saved = await receive_upload(request, directory=settings.upload_dir, max_bytes=settings.max_upload_bytes)
+    return await run_in_threadpool(fleet_records.ingest_upload, state, saved)
+
+
+@router.get(
+    "/indicators",
+    summary="Indicators for one year, city-wide or for one county",
+    description="New-energy shares of the bus and taxi stock, of new vehicles and of new passenger cars "
+    "(fractions 0-1, null when there is nothing to divide by) and operating CO2 per converted turnover. "
+    "`records_source` says whether the uploaded (`store`) or the shipped (`shipped`) records were used.",
+    responses={200: {"content": {"application/json": {"example": {
+        "year": 2024, "county": None, "records_source": "shipped", "ne_bus_share": 0.93, "buses": 612,
+        "ne_buses": 569, "ne_taxi_share": 0.41, "operating_co2_per_converted_turnover": 0.061}}}},
+        **PROBLEM_RESPONSES},
+)
 def indicators(
     state: StateDep,
-    year: Annotated[int, Query(ge=1990, le=2100, description="Calendar year (stock at 31 Dec).")] = 2025,
-    county: Annotated[str | None, Query(pattern=r"^\d{6}$", description="6-digit county code.")] = None,
+    records: FleetDep,
+    year: Annotated[int, Query(ge=1990, le=2100, description="Calendar year (stock at 31 Dec).",
+                               examples=[2024])] = 2025,
+    county: Annotated[str | None, Query(pattern=r"^\d{6}$", description="6-digit county code, e.g. 441521.",
+                                        examples=["441521"])] = None,
 ) -> dict[str, Any]:
-    records = state.fleet
-    return planner_fleet.indicators(records.vehicles, records.activity, year=year, county=county)
+    result = planner_fleet.indicators(records.vehicles, records.activity, year=year, county=county)
+    return {**result, "records_source": state.fleet_source}
+
+
+@router.get(
+    "/targets",
+    summary="Each target of the plan: status, projection to its year and the vehicles that must switch",
+    responses={200: {"content": {"application/json": {"example": [{
+        "id": "ne_bus_share_2025", "indicator": "ne_bus_share", "status": "on track"}]}}},
+        **PROBLEM_RESPONSES},
+)
+def targets(
+    records: FleetDep,
+    year: Annotated[int | None, Query(ge=1990, le=2100,
+                                      description="Assessment year; default: the latest year in the records.")] = None,
+) -> list[dict[str, Any]]:
+    return planner_targets.assess_targets(records, year=year)

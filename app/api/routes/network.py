@@ -2,36 +2,61 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
+from fastapi.exceptions import RequestValidationError
 
-from app.api.deps import StateDep
+from app.api.deps import NetworkDep, StateDep
+from app.schemas import PROBLEM_RESPONSES, GeoJSONResponse, geojson_responses, problem_responses
 from planner import network as planner_network
 
 router = APIRouter(prefix="/network", tags=["network"])
 
 
-@router.get("/service-areas", summary="Expressway service areas, one Point per carriageway side")
-def service_areas(state: StateDep) -> dict[str, Any]:
-    return planner_network.service_areas_geojson(state.network)
+@router.get(
+    "/service-areas",
+    summary="Expressway service areas, one Point per carriageway side",
+    description="Snapped sides have `snapped: true`; service areas that could not be placed on the network "
+    "are listed with `snapped: false`.",
+    response_class=GeoJSONResponse,
+    responses={**geojson_responses({"id": "sa-001", "name": "Haifeng service area", "name_zh": "海丰服务区",
+                                    "side": "east", "status": "active", "snapped": True,
+                                    "location_approximate": False}),
+               **PROBLEM_RESPONSES},
+)
+def service_areas(network: NetworkDep) -> GeoJSONResponse:
+    return GeoJSONResponse(planner_network.service_areas_geojson(network))
 
 
-def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
+def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    """``west,south,east,north`` in WGS84 degrees, or a 422 naming the ``bbox`` field."""
     if text is None:
         return None
+
+    def invalid(message: str) -> RequestValidationError:
+        return RequestValidationError([{"loc": ("query", "bbox"), "msg": message, "type": "value_error"}])
+
     try:
         w, s, e, n = (float(v) for v in text.split(","))
     except ValueError:
-        raise HTTPException(422, f"bbox: expected west,south,east,north in degrees, got {text!r}") from None
+        raise invalid(f"expected west,south,east,north in degrees, got {text!r}") from None
     if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
-        raise HTTPException(422, f"bbox: expected west < east and south < north within WGS84 bounds, got {text!r}")
+        raise invalid(f"expected west < east and south < north within WGS84 bounds, got {text!r}")
     return (w, s, e, n)
 
 
-@router.get("/roads", summary="Road edges as LineStrings, filtered by class and bounding box")
+@router.get(
+    "/roads",
+    summary="Road edges as LineStrings, filtered by class and bounding box",
+    description="One LineString per directed edge with its OSM `highway` class. An edge is kept when it "
+    "touches the bounding box.",
+    response_class=GeoJSONResponse,
+    responses={**geojson_responses({"highway": "motorway", "ref": "G15", "length": 812.4, "speed_kph": 100.0}),
+               **PROBLEM_RESPONSES},
+)
 def roads(
-    state: StateDep,
+    network: NetworkDep,
     road_class: Annotated[
         str | None,
         Query(alias="class", pattern=r"^[a-z_]+(,[a-z_]+)*$",
@@ -40,6 +65,21 @@ def roads(
     bbox: Annotated[
         str | None, Query(description="west,south,east,north in WGS84 degrees.", examples=["115.0,22.7,115.6,23.1"])
     ] = None,
-) -> dict[str, Any]:
+) -> GeoJSONResponse:
     classes = road_class.split(",") if road_class else None
-    return planner_network.roads_geojson(state.network.graph, classes=classes, bbox=_bbox(bbox))
+    return GeoJSONResponse(planner_network.roads_geojson(network.graph, classes=classes, bbox=parse_bbox(bbox)))
+
+
+@router.get(
+    "/boundaries",
+    summary="City and county boundaries (GeoJSON MultiPolygons), drawn under the map",
+    description="The admin boundaries file of the settings (EVPLAN_BOUNDARIES_PATH), `404` when there is none.",
+    response_class=GeoJSONResponse,
+    responses={**geojson_responses({"adcode": "441521", "name": "海丰县", "name_en": "Haifeng County",
+                                    "level": "county"}),
+               **problem_responses(404)},
+)
+def boundaries(state: StateDep) -> GeoJSONResponse:
+    if state.boundaries is None:
+        raise HTTPException(404, "no admin boundaries are configured (EVPLAN_BOUNDARIES_PATH)")
+    return GeoJSONResponse(state.boundaries)

@@ -1,0 +1,76 @@
+"""Which fleet records the service uses, and ingesting an uploaded file into the store.
+
+Policy: the shipped records (``EVPLAN_FLEET_DIR``) are used until the store in the service database
+holds vehicles; from then on indicators, targets and reports read the stored vehicles (with the
+activity, depots and counties of ``EVPLAN_FLEET_DIR``), as ``evplan fleet indicators --db`` does.
+The two are never merged: synthetic shipped vehicles must not mix with a bureau's register, so
+upload the whole register (later files add and update vehicles by ``vehicle_id``). Siting runs
+always read ``EVPLAN_FLEET_DIR``, because ``planner.pipeline.plan_from_files`` takes a records
+directory and a run must be reproducible from its input files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from app.uploads import SavedUpload
+from planner import fleet, fleet_store
+from planner.errors import EvplanError, RecordError
+
+
+class UploadRejectedError(EvplanError):
+    """The uploaded file cannot be ingested (unreadable, wrong columns …); names the client's file."""
+
+    def __init__(self, message: str, *, cause: EvplanError) -> None:
+        self.status_code = cause.status_code
+        self.cause = type(cause).__name__
+        super().__init__(message)
+
+
+def records_in_use(fleet_dir: Path, db_path: Path) -> tuple[Any, str]:
+    """The records the service answers from, and their source: ``"store"`` or ``"shipped"``."""
+    if Path(db_path).exists():
+        try:
+            return fleet_store.load_records(db_path, fleet_dir=fleet_dir), "store"
+        except RecordError:  # the store holds no vehicle yet
+            pass
+    return fleet.load_records(fleet_dir), "shipped"
+
+
+#: Row issues listed in an upload's answer; ``issues_not_listed`` counts the rest (all are stored).
+MAX_ISSUES_LISTED = 1000
+
+
+def _rename_file(value: Any, server_path: str, shown: str) -> Any:
+    """Replace the server-side temporary path with the client's file name in a JSON-ready object."""
+    if isinstance(value, str):
+        return value.replace(server_path, shown)
+    if isinstance(value, dict):
+        return {k: _rename_file(v, server_path, shown) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rename_file(v, server_path, shown) for v in value]
+    return value
+
+
+def ingest_upload(state: Any, saved: SavedUpload) -> dict[str, Any]:
+    """Ingest an uploaded file into the store, switch the service to the stored records, drop the file.
+
+    The report names the file as the client called it, never by its path on the server.
+    """
+    settings = state.settings
+    try:
+        report = fleet_store.ingest_file(settings.database_path, saved.path, source_name=saved.display_name,
+                                         fleet_dir=settings.fleet_dir).to_dict(max_issues=MAX_ISSUES_LISTED)
+    except EvplanError as exc:
+        message = (str(exc).replace(str(saved.path), saved.display_name).replace(saved.path.name, saved.display_name)
+                   .replace(str(settings.database_path), "the service database"))
+        raise UploadRejectedError(message, cause=exc) from exc
+    finally:
+        saved.path.unlink(missing_ok=True)
+    report.pop("db", None)  # a server path
+    report = _rename_file(report, str(saved.path), saved.display_name)
+    if not report.get("already_ingested"):
+        records, source = records_in_use(settings.fleet_dir, settings.database_path)
+        state.fleet, state.fleet_source = records, source
+    return {**report, "file": saved.display_name, "size_bytes": saved.size_bytes, "records_source": state.fleet_source}

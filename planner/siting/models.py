@@ -1,0 +1,771 @@
+"""Generic facility-location models on any cost or coverage matrix, built with PuLP, solved with HiGHS.
+
+Four models, each returning a :class:`SolveResult` that tells a proven optimum from an answer cut off
+by the time limit (PuLP's ``LpStatus`` says "Optimal" for both; the solver's own status and bound do
+not): set covering, maximal covering, p-median and capacitated facility location. Demands are rows,
+candidate sites are columns. Coverage constraints are built from sparse coverage sets; identical
+demand rows are merged and dominated columns dropped before the solve, and ``open_sites`` always
+refers to the caller's column indices. CBC (bundled with PuLP) is the fallback solver.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+import tempfile
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+from time import perf_counter
+from typing import Any, TypeAlias
+
+import numpy as np
+import pulp
+from scipy import sparse
+
+from planner.errors import InfeasibleError, SolverError
+
+SOLVERS = ("highs", "cbc")
+STATUSES = ("optimal", "feasible", "infeasible", "unbounded", "not_solved")
+
+#: p-median: the site serving each demand row. Capacitated location: per demand row, the
+#: ``(site, share)`` pairs that serve it (shares sum to 1).
+Assignment: TypeAlias = tuple[int, ...] | tuple[tuple[tuple[int, float], ...], ...]
+
+#: Linear terms ``(variable, coefficient)`` of a constraint or objective.
+Terms: TypeAlias = list[tuple[pulp.LpVariable, float]]
+
+_MAX_LISTED = 20  # rows named in an infeasibility message before "… and N more"
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """How to solve: which solver, when to stop, and with how many threads.
+
+    ``mip_gap`` is relative: a solution whose proven gap is at most ``mip_gap`` counts as optimal.
+    ``random_seed`` is fixed by default so that repeated runs give the same answer (HiGHS and CBC are
+    deterministic for a fixed seed and thread count, unless stopped by the time limit).
+    """
+
+    solver: str = "highs"
+    time_limit_s: float | None = 60.0
+    mip_gap: float = 1e-4
+    threads: int | None = None
+    msg: bool = False
+    random_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {list(SOLVERS)}, got {self.solver!r}")
+        if self.time_limit_s is not None and not self.time_limit_s > 0:
+            raise ValueError(f"time_limit_s must be positive or None, got {self.time_limit_s}")
+        if not 0 <= self.mip_gap < 1:
+            raise ValueError(f"mip_gap must be in [0, 1), got {self.mip_gap}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be at least 1 or None, got {self.threads}")
+        if self.random_seed < 0:
+            raise ValueError(f"random_seed must be non-negative, got {self.random_seed}")
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """The outcome of one solve.
+
+    ``status`` is "optimal" (proven within ``mip_gap``), "feasible" (a solution, stopped with a larger
+    gap, e.g. by the time limit), "infeasible", "unbounded" or "not_solved" (stopped without any
+    solution). ``bound`` is the best proven bound on the objective and ``gap`` the relative distance
+    ``|objective - bound| / |objective|``; both are None when the solver did not report them.
+    """
+
+    status: str
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    solver: str
+    solve_time_s: float
+    open_sites: tuple[int, ...] = ()
+    assignment: Assignment | None = None
+    build_time_s: float = 0.0
+    #: Capacitated location only: capacity units (e.g. chargers) installed at each site.
+    units: tuple[int, ...] = ()
+
+    @property
+    def has_solution(self) -> bool:
+        """True when the result carries a solution (optimal or feasible)."""
+        return self.status in ("optimal", "feasible")
+
+    def describe(self) -> str:
+        """One line for a planner: "optimal 5819 (highs, 0.4 s)" or "feasible 1188, gap 3.1 % …"."""
+        timing = f"{self.solver}, {self.solve_time_s:.2f} s"
+        if self.status == "optimal":
+            return f"optimal {self.objective:.10g} ({timing})"
+        if self.status == "feasible":
+            gap = "unknown" if self.gap is None else f"{100 * self.gap:.2f} %"
+            bound = "" if self.bound is None else f", bound {self.bound:.10g}"
+            return f"feasible {self.objective:.10g}, gap {gap}{bound} (stopped before proving optimality; {timing})"
+        if self.status == "not_solved":
+            return f"no solution found before the solver stopped ({timing})"
+        return f"{self.status} ({timing})"
+
+
+# --------------------------------------------------------------------------------------------------
+# Solving a PuLP problem
+# --------------------------------------------------------------------------------------------------
+
+
+def solve_problem(prob: pulp.LpProblem, options: SolverOptions = SolverOptions()) -> SolveResult:
+    """Solve ``prob`` with the solver ``options`` name and report status, objective, bound and gap.
+
+    Falls back to CBC (and says so in ``solver``) when HiGHS is asked for but highspy is missing.
+
+    Parameters
+    ----------
+    prob
+        A PuLP problem; its variables receive the solution values.
+    options
+        Solver, time limit (s), relative MIP gap, threads, log output and random seed.
+
+    Raises
+    ------
+    SolverError
+        When the solver itself fails (crash, unreadable output).
+    """
+    if options.solver == "highs":
+        if _highs_available():
+            return _solve_highs(prob, options)
+        return _solve_cbc(prob, options, label="cbc (fallback: highs unavailable)")
+    return _solve_cbc(prob, options, label="cbc")
+
+
+def _highs_available() -> bool:
+    return bool(pulp.HiGHS(msg=False).available())
+
+
+def _relative_gap(objective: float | None, bound: float | None) -> float | None:
+    if objective is None or bound is None or not (math.isfinite(objective) and math.isfinite(bound)):
+        return None
+    diff = abs(objective - bound)
+    if diff <= 1e-9 * max(1.0, abs(objective)):
+        return 0.0
+    return diff / max(abs(objective), 1e-10)
+
+
+def _classify(
+    status: str, objective: float | None, bound: float | None, options: SolverOptions
+) -> tuple[str, float | None]:
+    """Final status and gap: an answer stopped early whose bound proves it within ``mip_gap`` is optimal."""
+    gap = _relative_gap(objective, bound) if status in ("optimal", "feasible") else None
+    if status == "feasible" and gap is not None and gap <= options.mip_gap:
+        status = "optimal"
+    return status, gap
+
+
+def _solve_highs(prob: pulp.LpProblem, options: SolverOptions) -> SolveResult:
+    import highspy
+
+    solver = pulp.HiGHS(
+        msg=options.msg,
+        timeLimit=options.time_limit_s,
+        gapRel=options.mip_gap,
+        threads=options.threads,
+        random_seed=options.random_seed,
+    )
+    start = perf_counter()
+    try:
+        prob.solve(solver)
+    except (pulp.PulpSolverError, RuntimeError) as exc:
+        raise SolverError(f"HiGHS failed on problem {prob.name!r}: {exc}") from exc
+    elapsed = perf_counter() - start
+    highs = prob.solverModel
+    model_status = highs.getModelStatus()
+    info = highs.getInfo()
+    has_solution = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+    kind = highspy.HighsModelStatus
+    if model_status == kind.kOptimal:
+        status = "optimal"
+    elif model_status in (kind.kInfeasible, kind.kUnboundedOrInfeasible):
+        # Unbounded-or-infeasible comes from presolve; the models here cannot be unbounded.
+        status = "infeasible"
+    elif model_status == kind.kUnbounded:
+        status = "unbounded"
+    else:
+        status = "feasible" if has_solution else "not_solved"
+    objective = bound = None
+    if status in ("optimal", "feasible"):
+        objective = float(pulp.value(prob.objective) or 0.0)
+        if prob.isMIP():
+            # HiGHS minimises (PuLP negates a maximisation) and never sees the objective constant.
+            sense = -1.0 if prob.sense == pulp.LpMaximize else 1.0
+            constant = float(prob.objective.constant) if prob.objective is not None else 0.0
+            dual = float(info.mip_dual_bound)
+            bound = sense * dual + constant if math.isfinite(dual) else None
+        elif status == "optimal":
+            bound = objective
+    status, gap = _classify(status, objective, bound, options)
+    return SolveResult(status, objective, bound, gap, f"highs {highs.version()}", elapsed)
+
+
+_CBC_BOUND = re.compile(r"^(?:Lower|Upper) bound:\s*(\S+)", re.MULTILINE)
+
+
+def _solve_cbc(prob: pulp.LpProblem, options: SolverOptions, *, label: str) -> SolveResult:
+    with tempfile.TemporaryDirectory(prefix="evplan-cbc-") as tmp:
+        log_path = Path(tmp) / "cbc.log"
+        with warnings.catch_warnings():
+            # PuLP 3.3 deprecates the bundled CBC for PuLP 4.0; it is the only CBC a pip install has.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            solver = pulp.PULP_CBC_CMD(
+                msg=False,
+                timeLimit=options.time_limit_s,
+                gapRel=options.mip_gap,
+                threads=options.threads,
+                logPath=str(log_path),
+                # Seed 0 keeps CBC's own fixed seeds (CBC reads "randomSeed 0" as "use the clock").
+                options=[f"randomSeed {options.random_seed}", f"randomCbcSeed {options.random_seed}"]
+                if options.random_seed
+                else [],
+            )
+        if not solver.available():
+            raise SolverError("CBC is not available: PuLP's bundled cbc binary cannot be executed")
+        start = perf_counter()
+        try:
+            prob.solve(solver)
+        except pulp.PulpSolverError as exc:
+            raise SolverError(f"CBC failed on problem {prob.name!r}: {exc}") from exc
+        elapsed = perf_counter() - start
+        log = log_path.read_text(errors="replace") if log_path.exists() else ""
+    if options.msg:
+        sys.stdout.write(log)
+    if prob.sol_status == pulp.LpSolutionOptimal:
+        status = "optimal"
+    elif prob.sol_status == pulp.LpSolutionIntegerFeasible:
+        status = "feasible"
+    elif prob.status == pulp.LpStatusInfeasible:
+        status = "infeasible"
+    elif prob.status == pulp.LpStatusUnbounded:
+        status = "unbounded"
+    else:
+        status = "not_solved"
+    objective = bound = None
+    if status in ("optimal", "feasible"):
+        objective = float(pulp.value(prob.objective) or 0.0)
+        found = _CBC_BOUND.search(log)
+        if found:
+            # CBC prints its bound in the problem's own sense, without the objective constant.
+            constant = float(prob.objective.constant) if prob.objective is not None else 0.0
+            bound = float(found.group(1)) + constant
+            # How far the bound lies on the wrong side of the objective: CBC rounds it to 3 decimals.
+            excess = (bound - objective) * (1.0 if prob.sense == pulp.LpMinimize else -1.0)
+            if excess > 1e-3 + 1e-6 * abs(objective):
+                bound = None  # not a valid bound: the log was not what we expected
+            elif excess > 0:
+                bound = objective
+        elif status == "optimal":
+            bound = objective  # CBC prints no bound line when it closes the gap completely
+    status, gap = _classify(status, objective, bound, options)
+    return SolveResult(status, objective, bound, gap, label, elapsed)
+
+
+# --------------------------------------------------------------------------------------------------
+# Input checks and reductions
+# --------------------------------------------------------------------------------------------------
+
+
+def _coverage_matrix(coverage: Any) -> sparse.csr_array:
+    """``coverage`` as a boolean CSR matrix with sorted indices; entries must be 0 or 1."""
+    if sparse.issparse(coverage):
+        matrix = sparse.csr_array(coverage)
+        if matrix.ndim != 2:
+            raise ValueError(f"coverage must be a 2-D matrix, got shape {matrix.shape}")
+        values = np.asarray(matrix.data)
+    else:
+        dense = np.asarray(coverage)
+        if dense.ndim != 2:
+            raise ValueError(f"coverage must be a 2-D n_demand × n_sites matrix, got shape {dense.shape}")
+        values = dense.ravel()
+        matrix = sparse.csr_array(dense != 0)
+    if values.size and not np.isin(values, (0, 1)).all():
+        raise ValueError("coverage must hold only 0 and 1 (or False and True)")
+    matrix = sparse.csr_array(matrix != 0)
+    matrix.sum_duplicates()
+    matrix.sort_indices()
+    return matrix
+
+
+def _vector(values: Any, length: int, name: str, *, allow_inf: bool = False, positive: bool = False) -> np.ndarray:
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim == 0:
+        arr = np.full(length, float(arr))
+    if arr.shape != (length,):
+        raise ValueError(f"{name} must have {length} entries, got shape {arr.shape}")
+    bad = np.isnan(arr) | (np.isinf(arr) if not allow_inf else np.isneginf(arr))
+    if bad.any():
+        raise ValueError(f"{name}[{int(np.flatnonzero(bad)[0])}] is {arr[bad][0]}; expected a finite number")
+    low = arr <= 0 if positive else arr < 0
+    if low.any():
+        i = int(np.flatnonzero(low)[0])
+        raise ValueError(f"{name}[{i}] is {arr[i]:g}; expected a {'positive' if positive else 'non-negative'} number")
+    return arr
+
+
+def _cost_matrix(costs: Any, name: str = "costs") -> np.ndarray:
+    """A dense float n_demand × n_sites matrix; +inf marks a pair that cannot be assigned."""
+    if sparse.issparse(costs):
+        raise ValueError(f"{name} must be a dense matrix (missing entries of a sparse matrix would read as 0)")
+    arr = np.asarray(costs, dtype=float)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D n_demand × n_sites matrix, got shape {arr.shape}")
+    bad = np.isnan(arr) | np.isneginf(arr)
+    if bad.any():
+        i, j = (int(v) for v in np.argwhere(bad)[0])
+        raise ValueError(f"{name}[{i}, {j}] is {arr[i, j]}; expected a number, or +inf where the pair is not allowed")
+    return arr
+
+
+def _site_count(p: Any, n_sites: int, model: str) -> int:
+    if isinstance(p, bool) or not float(p).is_integer() or p < 1:
+        raise ValueError(f"{model}: p must be a positive whole number of sites, got {p!r}")
+    p = int(p)
+    if p > n_sites:
+        raise InfeasibleError(
+            f"{model} cannot open p = {p} sites",
+            [f"only {n_sites} candidate site{'s' if n_sites != 1 else ''} given"],
+        )
+    return p
+
+
+def _listed(rows: np.ndarray, describe: Any) -> list[str]:
+    reasons = [describe(int(r)) for r in rows[:_MAX_LISTED]]
+    if len(rows) > _MAX_LISTED:
+        reasons.append(f"… and {len(rows) - _MAX_LISTED} more rows")
+    return reasons
+
+
+def _merge_rows(matrix: sparse.csr_array, weights: np.ndarray) -> tuple[sparse.csr_array, np.ndarray]:
+    """Rows with identical coverage sets merged into one (weights summed), in first-seen order."""
+    groups: dict[bytes, int] = {}
+    first: list[int] = []
+    merged: list[float] = []
+    indptr, indices = matrix.indptr, matrix.indices
+    for i in range(matrix.shape[0]):
+        key = indices[indptr[i] : indptr[i + 1]].tobytes()
+        g = groups.setdefault(key, len(first))
+        if g == len(first):
+            first.append(i)
+            merged.append(0.0)
+        merged[g] += float(weights[i])
+    return matrix[first], np.array(merged)
+
+
+def _row_bitsets(matrix: sparse.csr_array, order: np.ndarray) -> list[int]:
+    """Each row's columns as a Python int whose bit k is set when the column ranked k covers the row."""
+    n_rows, n_cols = matrix.shape
+    chunk = max(1, (1 << 23) // max(n_cols, 1))
+    out: list[int] = []
+    for start in range(0, n_rows, chunk):
+        block = matrix[start : start + chunk].toarray()[:, order]
+        packed = np.packbits(block, axis=1, bitorder="little")
+        out.extend(int.from_bytes(row.tobytes(), "little") for row in packed)
+    return out
+
+
+def _undominated_columns(matrix: sparse.csr_array, costs: np.ndarray) -> np.ndarray:
+    """Columns no other column dominates, in index order.
+
+    Column j is dominated when another column k covers every row j covers at no higher cost. Ranking
+    columns by (cost, -rows covered, index), j is dominated exactly when some column ranked before it
+    covers all of j's rows; the best-ranked column covering a given row set always survives, so a
+    covering or maximal-covering optimum is kept. Columns covering no row are dropped.
+    """
+    n_cols = matrix.shape[1]
+    csc = sparse.csc_array(matrix)
+    csc.sort_indices()
+    sizes = np.diff(csc.indptr)
+    order = np.lexsort((np.arange(n_cols), -sizes, costs))
+    rank = np.empty(n_cols, dtype=np.int64)
+    rank[order] = np.arange(n_cols)
+    masks = _row_bitsets(matrix, order)
+    row_sizes = np.diff(matrix.indptr)
+    keep: list[int] = []
+    for j in range(n_cols):
+        rows = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
+        if rows.size == 0:
+            continue
+        better = (1 << int(rank[j])) - 1  # columns ranked before j
+        for r in rows[np.argsort(row_sizes[rows], kind="stable")]:
+            better &= masks[r]
+            if not better:
+                break
+        if not better:
+            keep.append(j)
+    return np.array(keep, dtype=np.int64)
+
+
+def _variable(
+    prob: pulp.LpProblem, name: str, low: float | None = None, up: float | None = None, cat: str = pulp.LpContinuous
+) -> pulp.LpVariable:
+    """A variable of ``prob`` (PuLP >= 3.3 owns variables by their problem; older PuLP builds them freely)."""
+    if hasattr(prob, "add_variable"):
+        return prob.add_variable(name, low, up, cat)
+    return pulp.LpVariable(name, low, up, cat)
+
+
+def _add(prob: pulp.LpProblem, terms: Terms, sense: int, rhs: float, name: str) -> None:
+    """Add ``sum(coef * var for var, coef in terms) <sense> rhs`` to ``prob`` as constraint ``name``."""
+    prob += pulp.LpConstraint(pulp.LpAffineExpression(terms), sense, name, rhs)
+
+
+def _row_terms(matrix: sparse.csr_array, row: int, variables: list[pulp.LpVariable]) -> Terms:
+    return [(variables[k], 1.0) for k in matrix.indices[matrix.indptr[row] : matrix.indptr[row + 1]]]
+
+
+def _binary_values(variables: list[pulp.LpVariable]) -> np.ndarray:
+    return np.array([(v.value() or 0.0) > 0.5 for v in variables], dtype=bool)
+
+
+def _nothing_to_decide(options: SolverOptions, build_time_s: float) -> SolveResult:
+    """An instance the reductions solved outright (no demand left to serve): open nothing, cost 0."""
+    return SolveResult("optimal", 0.0, 0.0, 0.0, f"{options.solver} (not needed)", 0.0, build_time_s=build_time_s)
+
+
+def _finish(result: SolveResult, objective: float | None, build_time_s: float, **fields: Any) -> SolveResult:
+    """The solver's result with the objective recomputed from the caller's data and the mapped solution."""
+    gap = _relative_gap(objective, result.bound) if result.has_solution else result.gap
+    return replace(result, objective=objective, gap=gap, build_time_s=build_time_s, **fields)
+
+
+# --------------------------------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------------------------------
+
+
+def set_covering(coverage: Any, costs: Any = None, *, options: SolverOptions = SolverOptions()) -> SolveResult:
+    """Cheapest set of sites covering every demand row (minimum number of sites when ``costs`` is None).
+
+    Parameters
+    ----------
+    coverage
+        n_demand × n_sites 0/1 matrix (numpy array or scipy.sparse): 1 where the site covers the demand.
+    costs
+        Cost of opening each site (non-negative); default 1 per site.
+    options
+        Solver options.
+
+    Raises
+    ------
+    InfeasibleError
+        When a demand row is covered by no site, naming the rows.
+    """
+    start = perf_counter()
+    matrix = _coverage_matrix(coverage)
+    n_rows, n_sites = matrix.shape
+    site_costs = np.ones(n_sites) if costs is None else _vector(costs, n_sites, "costs")
+    uncovered = np.flatnonzero(np.diff(matrix.indptr) == 0)
+    if uncovered.size:
+        raise InfeasibleError(
+            f"Set covering: {uncovered.size} of {n_rows} demand rows are covered by no site",
+            _listed(uncovered, lambda r: f"row {r}: no site covers it"),
+        )
+    reduced, _ = _merge_rows(matrix, np.ones(n_rows))
+    kept = _undominated_columns(reduced, site_costs)
+    reduced, _ = _merge_rows(sparse.csr_array(reduced[:, kept]), np.ones(reduced.shape[0]))
+    if reduced.shape[0] == 0:
+        return _nothing_to_decide(options, perf_counter() - start)
+
+    prob = pulp.LpProblem("set_covering", pulp.LpMinimize)
+    y = [_variable(prob, f"open_{j}", cat=pulp.LpBinary) for j in kept]
+    prob += pulp.LpAffineExpression([(y[k], float(site_costs[j])) for k, j in enumerate(kept)])
+    for r in range(reduced.shape[0]):
+        _add(prob, _row_terms(reduced, r, y), pulp.LpConstraintGE, 1, f"cover_{r}")
+    build_time_s = perf_counter() - start
+
+    result = solve_problem(prob, options)
+    if not result.has_solution:
+        return replace(result, build_time_s=build_time_s)
+    open_sites = kept[_binary_values(y)]
+    covered = np.asarray(matrix[:, open_sites].sum(axis=1)).ravel() > 0
+    if not covered.all():
+        raise SolverError(f"the solver's set-covering answer leaves row {int(np.flatnonzero(~covered)[0])} uncovered")
+    opened = tuple(int(j) for j in open_sites)
+    return _finish(result, float(site_costs[open_sites].sum()), build_time_s, open_sites=opened)
+
+
+def max_covering(coverage: Any, weights: Any, p: int, *, options: SolverOptions = SolverOptions()) -> SolveResult:
+    """At most ``p`` sites covering the largest total demand weight (maximal covering location).
+
+    Parameters
+    ----------
+    coverage
+        n_demand × n_sites 0/1 matrix (numpy array or scipy.sparse).
+    weights
+        Demand weight of each row (non-negative), e.g. population.
+    p
+        Number of sites to open; fewer are returned when fewer already cover everything coverable.
+    options
+        Solver options.
+
+    Raises
+    ------
+    InfeasibleError
+        When ``p`` exceeds the number of candidate sites.
+    """
+    start = perf_counter()
+    matrix = _coverage_matrix(coverage)
+    n_rows, n_sites = matrix.shape
+    w = _vector(weights, n_rows, "weights")
+    p = _site_count(p, n_sites, "Maximal covering")
+    useful = np.flatnonzero((w > 0) & (np.diff(matrix.indptr) > 0))
+    reduced, merged_w = _merge_rows(sparse.csr_array(matrix[useful]), w[useful])
+    kept = _undominated_columns(reduced, np.zeros(n_sites))
+    reduced, merged_w = _merge_rows(sparse.csr_array(reduced[:, kept]), merged_w)
+    if reduced.shape[0] == 0:
+        return _nothing_to_decide(options, perf_counter() - start)
+
+    prob = pulp.LpProblem("max_covering", pulp.LpMaximize)
+    y = [_variable(prob, f"open_{j}", cat=pulp.LpBinary) for j in kept]
+    # z_r <= 1 and z_r <= sum of covering y: with binary y the optimal z_r is 0 or 1 by itself.
+    z = [_variable(prob, f"covered_{r}", 0, 1) for r in range(reduced.shape[0])]
+    prob += pulp.LpAffineExpression([(z[r], float(merged_w[r])) for r in range(len(z))])
+    _add(prob, [(v, 1.0) for v in y], pulp.LpConstraintLE, p, "sites")
+    for r in range(len(z)):
+        terms = _row_terms(reduced, r, y) + [(z[r], -1.0)]
+        _add(prob, terms, pulp.LpConstraintGE, 0, f"cover_{r}")
+    build_time_s = perf_counter() - start
+
+    result = solve_problem(prob, options)
+    if not result.has_solution:
+        return replace(result, build_time_s=build_time_s)
+    open_sites = kept[_binary_values(y)]
+    covered = np.asarray(matrix[:, open_sites].sum(axis=1)).ravel() > 0
+    return _finish(result, float(w[covered].sum()), build_time_s, open_sites=tuple(int(j) for j in open_sites))
+
+
+def p_median(costs: Any, p: int, weights: Any = None, *, options: SolverOptions = SolverOptions()) -> SolveResult:
+    """Open ``p`` sites minimising the total weighted cost of serving each demand from its nearest open site.
+
+    Uses a radius formulation (Elloumi 2010; García, Labbé & Marín 2011) instead of one variable per
+    demand-site pair: per demand row, one variable per distinct cost level ("this demand is served at
+    more than level k"), chained so that each level's constraint holds only the sites at exactly
+    that cost. A row never needs levels beyond its (m - p + 1)-th cheapest site, since any m - p + 1
+    sites include an open one. With binary site variables the level variables take their true 0/1
+    values, so the optimum equals the classical formulation's.
+
+    Parameters
+    ----------
+    costs
+        n_demand × n_sites matrix of the cost of serving each demand from each site; +inf where a
+        site cannot serve a demand.
+    p
+        Number of sites to open.
+    weights
+        Demand weight of each row (non-negative); default 1.
+    options
+        Solver options.
+
+    Raises
+    ------
+    InfeasibleError
+        When ``p`` exceeds the number of sites, a demand row has no finite cost, or the solver proves
+        that no ``p`` sites serve every demand.
+    """
+    start = perf_counter()
+    cost = _cost_matrix(costs)
+    n_rows, n_sites = cost.shape
+    w = np.ones(n_rows) if weights is None else _vector(weights, n_rows, "weights")
+    p = _site_count(p, n_sites, "p-median")
+    finite = np.isfinite(cost)
+    unserved = np.flatnonzero(~finite.any(axis=1))
+    if unserved.size:
+        raise InfeasibleError(
+            f"p-median: {unserved.size} of {n_rows} demand rows cannot be served by any site",
+            _listed(unserved, lambda r: f"row {r}: every site's cost is infinite"),
+        )
+    unique_rows, inverse = np.unique(cost, axis=0, return_inverse=True)
+    merged_w = np.bincount(inverse.ravel(), weights=w, minlength=len(unique_rows))
+
+    prob = pulp.LpProblem("p_median", pulp.LpMinimize)
+    y = [_variable(prob, f"open_{j}", cat=pulp.LpBinary) for j in range(n_sites)]
+    _add(prob, [(v, 1.0) for v in y], pulp.LpConstraintEQ, p, "sites")
+    objective: Terms = []
+    constant = 0.0
+    reach = n_sites - p + 1  # among any `reach` sites at least one is open
+    for u, row in enumerate(unique_rows):
+        sites = np.flatnonzero(np.isfinite(row))
+        if merged_w[u] == 0:
+            if sites.size < reach:  # no cost to pay, but the row must still be servable
+                _add(prob, [(y[j], 1.0) for j in sites], pulp.LpConstraintGE, 1, f"serve_{u}")
+            continue
+        order = np.argsort(row[sites], kind="stable")
+        sites, values = sites[order], row[sites][order]
+        if sites.size >= reach:
+            cut = np.searchsorted(values, values[reach - 1], side="right")
+            sites, values = sites[:cut], values[:cut]
+        starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+        ends = np.r_[starts[1:], values.size]
+        levels = values[starts]
+        constant += merged_w[u] * levels[0]
+        far = [_variable(prob, f"far_{u}_{k}", 0) for k in range(len(levels) - 1)]
+        for k in range(len(levels)):
+            terms = [(y[j], 1.0) for j in sites[starts[k] : ends[k]]]
+            if k < len(far):
+                terms.append((far[k], 1.0))
+                objective.append((far[k], float(merged_w[u] * (levels[k + 1] - levels[k]))))
+            if k > 0:
+                terms.append((far[k - 1], -1.0))
+            _add(prob, terms, pulp.LpConstraintGE, 0 if k else 1, f"level_{u}_{k}")
+    prob += pulp.LpAffineExpression(objective, constant=float(constant))
+    build_time_s = perf_counter() - start
+
+    result = solve_problem(prob, options)
+    if result.status == "infeasible":
+        raise InfeasibleError(
+            f"p-median: the solver proved that no {p} sites can serve every demand row",
+            ["some rows can only be served by sites that exclude each other's rows (infinite costs)"],
+        )
+    if not result.has_solution:
+        return replace(result, build_time_s=build_time_s)
+    open_sites = np.flatnonzero(_binary_values(y))
+    nearest = open_sites[np.argmin(cost[:, open_sites], axis=1)]
+    served = cost[np.arange(n_rows), nearest]
+    total = float(np.sum(np.where(w > 0, w * served, 0.0)))
+    return _finish(
+        result,
+        total,
+        build_time_s,
+        open_sites=tuple(int(j) for j in open_sites),
+        assignment=tuple(int(j) for j in nearest),
+    )
+
+
+def capacitated_facility_location(
+    fixed_costs: Any,
+    capacities: Any,
+    demands: Any,
+    costs: Any,
+    *,
+    max_units: Any = None,
+    options: SolverOptions = SolverOptions(),
+) -> SolveResult:
+    """Open sites and split each demand among them at least cost, within each site's capacity.
+
+    Demand may be split between sites (as in OR-Library's capacitated warehouse location). With
+    ``max_units``, a site holds a whole number of capacity units (e.g. chargers), each costing
+    ``fixed_costs[i]`` and adding ``capacities[i]``; otherwise a site is open (once) or closed.
+
+    Parameters
+    ----------
+    fixed_costs
+        Cost of opening each site (or of each unit, with ``max_units``), non-negative.
+    capacities
+        Capacity of each site (or unit), positive; None or +inf for no limit (uncapacitated location).
+    demands
+        Demand of each row, non-negative.
+    costs
+        n_demand × n_sites cost of serving ALL of a demand row from a site (OR-Library convention;
+        multiply a per-unit cost by the demand); +inf where the site cannot serve it.
+    max_units
+        Most units per site (int or one per site); None for open/closed sites.
+    options
+        Solver options.
+
+    Returns
+    -------
+    SolveResult
+        ``assignment`` gives, per demand row, the ``(site, share)`` pairs serving it; ``units`` the
+        units installed per site (1 for an open site without ``max_units``).
+
+    Raises
+    ------
+    InfeasibleError
+        When a demand has no site that can serve it, exceeds the capacity of the sites that can, total
+        demand exceeds total capacity, or the solver proves the assignment impossible.
+    """
+    start = perf_counter()
+    cost = _cost_matrix(costs)
+    n_rows, n_sites = cost.shape
+    fixed = _vector(fixed_costs, n_sites, "fixed_costs")
+    if capacities is None:
+        cap = np.full(n_sites, np.inf)
+    else:
+        cap = _vector(capacities, n_sites, "capacities", allow_inf=True, positive=True)
+    demand = _vector(demands, n_rows, "demands")
+    if max_units is None:
+        most = np.ones(n_sites, dtype=np.int64)
+    else:
+        most_f = _vector(max_units, n_sites, "max_units")
+        if not np.all(most_f == np.round(most_f)):
+            raise ValueError("max_units must be whole numbers")
+        most = most_f.astype(np.int64)
+    servable = np.isfinite(cost) & (most > 0)[None, :]
+    reasons: list[str] = []
+    unserved = np.flatnonzero(~servable.any(axis=1))
+    reasons += _listed(unserved, lambda r: f"demand row {r}: no site can serve it (every cost is infinite)")
+    reachable_cap = np.where(servable, (cap * most)[None, :], 0.0).sum(axis=1)
+    short = np.flatnonzero(servable.any(axis=1) & (demand > reachable_cap * (1 + 1e-12)))
+    reasons += _listed(
+        short,
+        lambda r: (
+            f"demand row {r}: demand {demand[r]:g} exceeds the capacity {reachable_cap[r]:g} "
+            "of the sites that can serve it"
+        ),
+    )
+    total_cap = float(np.sum(cap * most))
+    if demand.sum() > total_cap * (1 + 1e-12):
+        reasons.append(f"total demand {demand.sum():g} exceeds the total capacity {total_cap:g} of all sites")
+    if reasons:
+        raise InfeasibleError("Capacitated facility location: the demand cannot be met", reasons)
+
+    prob = pulp.LpProblem("capacitated_facility_location", pulp.LpMinimize)
+    if max_units is None:
+        y = [_variable(prob, f"open_{i}", cat=pulp.LpBinary) for i in range(n_sites)]
+    else:
+        y = [_variable(prob, f"units_{i}", 0, int(most[i]), pulp.LpInteger) for i in range(n_sites)]
+    objective = [(y[i], float(fixed[i])) for i in range(n_sites)]
+    share: list[list[tuple[int, pulp.LpVariable]]] = []
+    load: list[Terms] = [[] for _ in range(n_sites)]
+    for r in range(n_rows):
+        row = []
+        for i in np.flatnonzero(servable[r]):
+            x = _variable(prob, f"share_{r}_{i}", 0, 1)
+            row.append((int(i), x))
+            objective.append((x, float(cost[r, i])))
+            load[i].append((x, float(demand[r])))
+            # A share needs an open site; this strong link is what makes the LP bound tight.
+            _add(prob, [(x, 1.0), (y[i], -1.0)], pulp.LpConstraintLE, 0, f"link_{r}_{i}")
+        share.append(row)
+        _add(prob, [(x, 1.0) for _, x in row], pulp.LpConstraintEQ, 1, f"serve_{r}")
+    for i in np.flatnonzero(np.isfinite(cap)):
+        terms = load[i] + [(y[i], -float(cap[i]))]
+        _add(prob, terms, pulp.LpConstraintLE, 0, f"capacity_{i}")
+    if np.isfinite(cap).all():
+        # Implied by the rows above, but it tightens the LP bound (a knapsack cover on the sites).
+        total = [(y[i], float(cap[i])) for i in range(n_sites)]
+        _add(prob, total, pulp.LpConstraintGE, float(demand.sum()), "total_capacity")
+    prob += pulp.LpAffineExpression(objective)
+    build_time_s = perf_counter() - start
+
+    result = solve_problem(prob, options)
+    if result.status == "infeasible":
+        raise InfeasibleError(
+            "Capacitated facility location: the solver proved that the demand cannot be met",
+            ["the sites each demand can reach do not have enough capacity between them"],
+        )
+    if not result.has_solution:
+        return replace(result, build_time_s=build_time_s)
+    units = np.array([round(v.value() or 0.0) for v in y], dtype=np.int64)
+    assignment = []
+    total_cost = float(np.dot(fixed, units))
+    for r, row in enumerate(share):
+        pairs = [(i, min(1.0, max(0.0, x.value() or 0.0))) for i, x in row]
+        pairs = [(i, s) for i, s in pairs if s > 1e-9]
+        total_cost += sum(s * float(cost[r, i]) for i, s in pairs)
+        assignment.append(tuple(pairs))
+    return _finish(
+        result,
+        total_cost,
+        build_time_s,
+        open_sites=tuple(int(i) for i in np.flatnonzero(units > 0)),
+        assignment=tuple(assignment),
+        units=tuple(int(u) for u in units),
+    )

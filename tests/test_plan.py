@@ -1,0 +1,124 @@
+"""The Shanwei plan, checked from the files `evplan plan` writes, not from the model's own flags."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from planner.cli import main
+from planner.siting.candidates import haversine_km, motorway_graph
+from planner.siting.plan import Scenario
+
+SCENARIO = Scenario()
+
+
+@pytest.fixture(scope="module")
+def plan_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("plan-out")
+    assert main(["plan", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def _features(path: Path) -> list[dict[str, Any]]:
+    fc = json.loads(path.read_text(encoding="utf-8"))
+    assert fc["type"] == "FeatureCollection"
+    return fc["features"]
+
+
+def test_outputs_are_written(plan_out: Path) -> None:
+    for name in ("service_areas.geojson", "sites.geojson", "coverage.geojson", "summary.json",
+                 "fleet_indicators.json", "report.html"):
+        assert (plan_out / name).stat().st_size > 0, name
+
+
+def test_every_active_service_area_side_has_a_station_in_2025(plan_out: Path) -> None:
+    sides = {
+        (f["properties"]["id"], f["properties"]["side"])
+        for f in _features(plan_out / "service_areas.geojson")
+        if f["properties"]["status"] == "active" and f["properties"]["snapped"]
+    }
+    assert len(sides) >= 4
+    stations = {}
+    for f in _features(plan_out / "sites.geojson"):
+        p = f["properties"]
+        if p["kind"] == "service_area":
+            stations[(p["service_area_id"], p["side"])] = p
+    assert sides <= set(stations), sides - set(stations)
+    for key in sides:
+        p = stations[key]
+        assert p["stage"] <= 2025, key
+        assert p["chargers_by_stage"]["2025"] >= SCENARIO.norms.min_chargers_per_station
+        # At least one high-power connector (25 % of new connectors): power above all-standard DC.
+        assert p["power_kw"] > p["chargers"] * SCENARIO.norms.dc_power_kw
+
+
+def _open_motorway_nodes(sites: list[dict[str, Any]], network: Any, year: int) -> set[Any]:
+    """Motorway nodes with an open charger in ``year``, derived from the sites file and the network."""
+    mg = motorway_graph(network.graph)
+    sa_node = {(s.id, s.side): s.node for s in network.service_areas}
+    mw_nodes = list(mg.nodes)
+    lon = np.array([network.graph.nodes[n]["x"] for n in mw_nodes])
+    lat = np.array([network.graph.nodes[n]["y"] for n in mw_nodes])
+    out: set[Any] = set()
+    for f in sites:
+        p = f["properties"]
+        if p["stage"] > year:
+            continue
+        if p["kind"] == "service_area":
+            out.add(sa_node[(p["service_area_id"], p["side"])])
+        elif p["kind"] == "interchange":
+            x, y = f["geometry"]["coordinates"]
+            near = np.flatnonzero(haversine_km(x, y, lon, lat) <= SCENARIO.corridor_access_km)
+            out.update(mw_nodes[i] for i in near)
+    return out
+
+
+def _longest_stretch_km(mg: nx.DiGraph, origin: Any, chargers: set[Any]) -> float:
+    """Longest directed motorway drive from ``origin`` that meets no charger (chargers end a drive)."""
+    cut = nx.DiGraph(mg)
+    cut.remove_edges_from([(u, v) for u in chargers - {origin} if u in cut for v in list(cut.successors(u))])
+    reach = nx.descendants(cut, origin) | {origin}
+    sub = cut.subgraph(reach)
+    assert nx.is_directed_acyclic_graph(sub)
+    best = {origin: 0.0}
+    for n in nx.topological_sort(sub):
+        if n not in best:
+            continue
+        for m in sub.successors(n):
+            best[m] = max(best.get(m, 0.0), best[n] + sub[n][m]["length_km"])
+    return max(best.values())
+
+
+def test_no_motorway_stretch_longer_than_the_range_margin(plan_out: Path, shanwei_network) -> None:
+    sites = _features(plan_out / "sites.geojson")
+    mg = motorway_graph(shanwei_network.graph)
+    for year in SCENARIO.stage_years:
+        chargers = _open_motorway_nodes(sites, shanwei_network, year)
+        origins = [n for n in mg.nodes if mg.in_degree(n) == 0] + sorted(chargers, key=str)
+        worst = max(_longest_stretch_km(mg, o, chargers) for o in origins)
+        assert worst <= SCENARIO.range_margin_km + 1e-6, (year, worst)
+
+
+def test_towns_are_covered_from_2030_and_minutes_match_the_threshold(plan_out: Path) -> None:
+    towns = _features(plan_out / "coverage.geojson")
+    assert len(towns) >= 50
+    for f in towns:
+        p = f["properties"]
+        assert p["covered_by_stage"]["2030"], p["name"]
+        assert p["minutes_by_stage"]["2030"] <= SCENARIO.drive_time_min
+
+
+def test_summary_counts_agree_with_the_sites_file(plan_out: Path) -> None:
+    summary = json.loads((plan_out / "summary.json").read_text(encoding="utf-8"))
+    sites = _features(plan_out / "sites.geojson")
+    for year in SCENARIO.stage_years:
+        open_sites = [f for f in sites if f["properties"]["stage"] <= year]
+        stage = summary["stages"][str(year)]
+        assert stage["sites"] == len(open_sites)
+        assert stage["chargers"] == sum(f["properties"]["chargers_by_stage"][str(year)] for f in open_sites)
+    assert summary["solver"]["status"] == "optimal"
