@@ -304,7 +304,9 @@ def _log_warnings(network: RoadNetwork) -> None:
         logger.warning("%s: the network has no motorway; expressway corridors and service areas are empty",
                        network.source)
     for u in network.unsnapped_service_areas:
-        logger.warning("%s: service area %s (%s) not snapped: %s", network.source, u.name, u.osm_id, u.reason)
+        # A closed service area off today's alignment is expected; an active one off the motorway is not.
+        log = logger.warning if u.status == "active" else logger.info
+        log("%s: %s service area %s (%s) not snapped: %s", network.source, u.status, u.name, u.osm_id, u.reason)
 
 
 # --------------------------------------------------------------------------------------------- clipping

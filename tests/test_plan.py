@@ -122,3 +122,70 @@ def test_summary_counts_agree_with_the_sites_file(plan_out: Path) -> None:
         assert stage["sites"] == len(open_sites)
         assert stage["chargers"] == sum(f["properties"]["chargers_by_stage"][str(year)] for f in open_sites)
     assert summary["solver"]["status"] == "optimal"
+
+
+def test_json_summary_on_stdout_is_clean_json(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """Solver banners go to stderr, so ``evplan plan --json`` can be piped into another program."""
+    assert main(["plan", "--out", str(tmp_path), "--json", "--quiet"]) == 0
+    summary = json.loads(capfd.readouterr().out)
+    assert summary["stages"]["2025"]["service_area_sides_with_station"] >= 4
+
+
+def _final_cost(result: Any) -> float:
+    final = result.scenario.stage_years[-1]
+    return sum(s.cost_cny_by_stage[final] for s in result.sites)
+
+
+def test_a_budget_is_kept_after_sizing_and_covers_the_most_people_it_can(shanwei_network) -> None:
+    from dataclasses import replace
+
+    from planner.siting.plan import plan_sites
+
+    full = plan_sites(shanwei_network, scenario=SCENARIO)
+    required_only = plan_sites(shanwei_network, scenario=replace(SCENARIO, town_coverage_from=None))
+    budget = (_final_cost(full) + _final_cost(required_only)) / 2
+    budgeted = plan_sites(shanwei_network, scenario=replace(SCENARIO, budget_cny=budget))
+    assert _final_cost(budgeted) <= budget + 1e-6
+    covered = [t for t in budgeted.towns if t.covered_by_stage[2030]]
+    assert 0 < len(covered) < len(full.towns)
+    # Every service-area side still has its station: the mandate is not traded for towns.
+    assert {s.candidate.site_id for s in budgeted.sites if s.candidate.kind == "service_area"} == {
+        f"sa:{sa.id}:{sa.side}" for sa in shanwei_network.service_areas if sa.status == "active"
+    }
+
+
+def test_a_budget_below_the_mandatory_stations_is_explained(shanwei_network) -> None:
+    from dataclasses import replace
+
+    from planner.errors import InfeasibleError
+    from planner.siting.plan import plan_sites
+
+    with pytest.raises(InfeasibleError) as info:
+        plan_sites(shanwei_network, scenario=replace(SCENARIO, budget_cny=1_000_000.0))
+    assert any("budget 1,000,000 CNY" in r for r in info.value.reasons)
+
+
+def test_grid_capacity_shortfall_names_the_service_area_side(shanwei_network) -> None:
+    from dataclasses import replace
+
+    from planner.errors import InfeasibleError
+    from planner.siting.plan import plan_sites
+
+    target = shanwei_network.service_areas[0]
+    sides = tuple(replace(s, grid_capacity_kw=400.0) if s is target else s for s in shanwei_network.service_areas)
+    with pytest.raises(InfeasibleError) as info:
+        plan_sites(replace(shanwei_network, service_areas=sides), scenario=SCENARIO)
+    (reason,) = [r for r in info.value.reasons if "grid capacity" in r]
+    assert target.name in reason and f"{target.side} side" in reason and "400 kW <" in reason
+
+
+def test_a_range_margin_no_candidates_can_keep_names_the_stretch(shanwei_network) -> None:
+    from dataclasses import replace
+
+    from planner.errors import InfeasibleError
+    from planner.siting.plan import plan_sites
+
+    scenario = replace(SCENARIO, range_margin_km=5.0, candidate_kinds=("service_area",))
+    with pytest.raises(InfeasibleError) as info:
+        plan_sites(shanwei_network, scenario=scenario)
+    assert any("no candidate site on this stretch" in r and "km" in r for r in info.value.reasons)

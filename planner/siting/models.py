@@ -11,10 +11,13 @@ refers to the caller's column indices. CBC (bundled with PuLP) is the fallback s
 from __future__ import annotations
 
 import math
+import os
 import re
 import sys
 import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from time import perf_counter
@@ -161,6 +164,28 @@ def _classify(
     return status, gap
 
 
+@contextmanager
+def _solver_output_to_stderr() -> Iterator[None]:
+    """Send what native solver code prints on stdout to stderr instead.
+
+    highspy prints its banner on stdout whatever ``output_flag`` says, which would corrupt the JSON
+    that ``evplan plan --json`` writes there.
+    """
+    try:
+        stdout_fd = sys.__stdout__.fileno() if sys.__stdout__ else 1
+        saved = os.dup(stdout_fd)
+    except (OSError, ValueError):  # no real stdout (embedded interpreter): nothing to protect
+        yield
+        return
+    try:
+        sys.stdout.flush()
+        os.dup2(sys.__stderr__.fileno() if sys.__stderr__ else 2, stdout_fd)
+        yield
+    finally:
+        os.dup2(saved, stdout_fd)
+        os.close(saved)
+
+
 def _solve_highs(prob: pulp.LpProblem, options: SolverOptions) -> SolveResult:
     import highspy
 
@@ -173,7 +198,8 @@ def _solve_highs(prob: pulp.LpProblem, options: SolverOptions) -> SolveResult:
     )
     start = perf_counter()
     try:
-        prob.solve(solver)
+        with _solver_output_to_stderr():
+            prob.solve(solver)
     except (pulp.PulpSolverError, RuntimeError) as exc:
         raise SolverError(f"HiGHS failed on problem {prob.name!r}: {exc}") from exc
     elapsed = perf_counter() - start
@@ -402,7 +428,7 @@ def _undominated_columns(matrix: sparse.csr_array, costs: np.ndarray) -> np.ndar
     return np.array(keep, dtype=np.int64)
 
 
-def _variable(
+def model_variable(
     prob: pulp.LpProblem, name: str, low: float | None = None, up: float | None = None, cat: str = pulp.LpContinuous
 ) -> pulp.LpVariable:
     """A variable of ``prob`` (PuLP >= 3.3 owns variables by their problem; older PuLP builds them freely)."""
@@ -474,7 +500,7 @@ def set_covering(coverage: Any, costs: Any = None, *, options: SolverOptions = S
         return _nothing_to_decide(options, perf_counter() - start)
 
     prob = pulp.LpProblem("set_covering", pulp.LpMinimize)
-    y = [_variable(prob, f"open_{j}", cat=pulp.LpBinary) for j in kept]
+    y = [model_variable(prob, f"open_{j}", cat=pulp.LpBinary) for j in kept]
     prob += pulp.LpAffineExpression([(y[k], float(site_costs[j])) for k, j in enumerate(kept)])
     for r in range(reduced.shape[0]):
         _add(prob, _row_terms(reduced, r, y), pulp.LpConstraintGE, 1, f"cover_{r}")
@@ -523,9 +549,9 @@ def max_covering(coverage: Any, weights: Any, p: int, *, options: SolverOptions 
         return _nothing_to_decide(options, perf_counter() - start)
 
     prob = pulp.LpProblem("max_covering", pulp.LpMaximize)
-    y = [_variable(prob, f"open_{j}", cat=pulp.LpBinary) for j in kept]
+    y = [model_variable(prob, f"open_{j}", cat=pulp.LpBinary) for j in kept]
     # z_r <= 1 and z_r <= sum of covering y: with binary y the optimal z_r is 0 or 1 by itself.
-    z = [_variable(prob, f"covered_{r}", 0, 1) for r in range(reduced.shape[0])]
+    z = [model_variable(prob, f"covered_{r}", 0, 1) for r in range(reduced.shape[0])]
     prob += pulp.LpAffineExpression([(z[r], float(merged_w[r])) for r in range(len(z))])
     _add(prob, [(v, 1.0) for v in y], pulp.LpConstraintLE, p, "sites")
     for r in range(len(z)):
@@ -585,7 +611,7 @@ def p_median(costs: Any, p: int, weights: Any = None, *, options: SolverOptions 
     merged_w = np.bincount(inverse.ravel(), weights=w, minlength=len(unique_rows))
 
     prob = pulp.LpProblem("p_median", pulp.LpMinimize)
-    y = [_variable(prob, f"open_{j}", cat=pulp.LpBinary) for j in range(n_sites)]
+    y = [model_variable(prob, f"open_{j}", cat=pulp.LpBinary) for j in range(n_sites)]
     _add(prob, [(v, 1.0) for v in y], pulp.LpConstraintEQ, p, "sites")
     objective: Terms = []
     constant = 0.0
@@ -605,7 +631,7 @@ def p_median(costs: Any, p: int, weights: Any = None, *, options: SolverOptions 
         ends = np.r_[starts[1:], values.size]
         levels = values[starts]
         constant += merged_w[u] * levels[0]
-        far = [_variable(prob, f"far_{u}_{k}", 0) for k in range(len(levels) - 1)]
+        far = [model_variable(prob, f"far_{u}_{k}", 0) for k in range(len(levels) - 1)]
         for k in range(len(levels)):
             terms = [(y[j], 1.0) for j in sites[starts[k] : ends[k]]]
             if k < len(far):
@@ -718,16 +744,16 @@ def capacitated_facility_location(
 
     prob = pulp.LpProblem("capacitated_facility_location", pulp.LpMinimize)
     if max_units is None:
-        y = [_variable(prob, f"open_{i}", cat=pulp.LpBinary) for i in range(n_sites)]
+        y = [model_variable(prob, f"open_{i}", cat=pulp.LpBinary) for i in range(n_sites)]
     else:
-        y = [_variable(prob, f"units_{i}", 0, int(most[i]), pulp.LpInteger) for i in range(n_sites)]
+        y = [model_variable(prob, f"units_{i}", 0, int(most[i]), pulp.LpInteger) for i in range(n_sites)]
     objective = [(y[i], float(fixed[i])) for i in range(n_sites)]
     share: list[list[tuple[int, pulp.LpVariable]]] = []
     load: list[Terms] = [[] for _ in range(n_sites)]
     for r in range(n_rows):
         row = []
         for i in np.flatnonzero(servable[r]):
-            x = _variable(prob, f"share_{r}_{i}", 0, 1)
+            x = model_variable(prob, f"share_{r}_{i}", 0, 1)
             row.append((int(i), x))
             objective.append((x, float(cost[r, i])))
             load[i].append((x, float(demand[r])))

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pulp
 
-from planner.errors import InfeasibleError
+from planner.errors import InfeasibleError, SolverError
 from planner.progress import ProgressCallback, StepTimer, silent
 from planner.routing import costs_from, to_csr
 from planner.siting.candidates import (
@@ -36,7 +36,7 @@ from planner.siting.candidates import (
     haversine_km,
     motorway_graph,
 )
-from planner.siting.models import SolveResult, SolverOptions, solve_problem
+from planner.siting.models import SolveResult, SolverOptions, model_variable, solve_problem
 from planner.siting.sizing import ChargerNorms, chargers_for_wait, required_chargers, site_power_kw
 
 
@@ -388,7 +388,7 @@ def plan_sites(
     Raises ``InfeasibleError`` naming each requirement that cannot be met, and where.
     """
     scenario = scenario or Scenario()
-    timer = StepTimer(total=4, callback=progress)
+    timer = StepTimer(total=3, callback=progress)
     with timer.step("candidates, towns and corridor windows"):
         cands = candidates_from_network(network, scenario=scenario, depots=depots)
         towns = towns_from_network(network)
@@ -400,11 +400,44 @@ def plan_sites(
             costs_from(csr, [t.node for t in towns], [c.node for c in public], limit=scenario.drive_time_min * 60)
             / 60.0
         )
-    with timer.step("model build and solve"):
-        open_stage, solve = _solve_model(scenario, cands, towns, windows, public, minutes)
-    with timer.step("sizing and town coverage"):
-        sites, coverage = _size_and_cover(scenario, cands, towns, public, minutes, open_stage)
+    with timer.step("model build, solve and sizing"):
+        sites, coverage, solve = _solve_within_budget(scenario, cands, towns, windows, public, minutes)
     return PlanResult(scenario, tuple(sites), tuple(coverage), tuple(windows), solve, dict(timer.timings_s))
+
+
+#: Re-solves allowed when sizing for town demand pushes the final-stage cost over the budget.
+BUDGET_ROUNDS = 6
+
+
+def _solve_within_budget(
+    scenario: Scenario,
+    cands: Sequence[Candidate],
+    towns: Sequence[Town],
+    windows: Sequence[CorridorWindow],
+    public: Sequence[Candidate],
+    minutes: np.ndarray,
+) -> tuple[list[SitePlan], list[TownCoverage], SolveResult]:
+    """Solve, then size; under a budget, tighten the model's budget until the sized plan fits in it.
+
+    The model prices each site at its minimum charger count; town demand assigned afterwards can add
+    chargers, so the budget the model sees is lowered by the overrun and the model solved again.
+    """
+    final = scenario.stage_years[-1]
+    model_scenario = scenario
+    for _ in range(BUDGET_ROUNDS):
+        open_stage, solve = _solve_model(model_scenario, cands, towns, windows, public, minutes)
+        sites, coverage = _size_and_cover(scenario, cands, towns, public, minutes, open_stage)
+        if scenario.budget_cny is None:
+            return sites, coverage, solve
+        spent = sum(s.cost_cny_by_stage[final] for s in sites)
+        if spent <= scenario.budget_cny + 1e-6:
+            return sites, coverage, solve
+        model_scenario = replace(model_scenario, budget_cny=model_scenario.budget_cny - (spent - scenario.budget_cny))
+    raise InfeasibleError(
+        "No plan fits the budget once sites are sized for the demand they serve",
+        [f"budget {scenario.budget_cny:,.0f} CNY: the last sized plan cost {spent:,.0f} CNY in {final}; "
+         "raise the budget or the drive-time threshold"],
+    )
 
 
 def _prechecks(
@@ -456,7 +489,8 @@ def _solve_model(
     years = scenario.stage_years
     final = years[-1]
     prob = pulp.LpProblem("evplan_siting", pulp.LpMinimize)
-    y = {(c.site_id, t): pulp.LpVariable(f"open_{j}_{t}", cat="Binary") for j, c in enumerate(cands) for t in years}
+    y = {(c.site_id, t): model_variable(prob, f"open_{j}_{t}", 0, 1, pulp.LpBinary)
+         for j, c in enumerate(cands) for t in years}
     by_id = {c.site_id: c for c in cands}
     objective = pulp.LpAffineExpression()
     for c in cands:
@@ -484,7 +518,7 @@ def _solve_model(
             if scenario.budget_cny is None:
                 prob += cover >= 1, f"town_{i}_{t}"
             else:
-                z[i, t] = pulp.LpVariable(f"covered_{i}_{t}", cat="Binary")
+                z[i, t] = model_variable(prob, f"covered_{i}_{t}", 0, 1, pulp.LpBinary)
                 prob += z[i, t] <= cover, f"town_{i}_{t}"
     if scenario.budget_cny is not None:
         spend = pulp.LpAffineExpression(
@@ -510,6 +544,11 @@ def _solve_model(
                 f"stations and corridor chargers (service areas and depots alone: {mandatory:,.0f} CNY)"
             )
         raise InfeasibleError("The solver proved that no plan meets every requirement", reasons)
+    if not result.has_solution:
+        raise SolverError(
+            f"{result.solver} found no plan within the time limit of {scenario.solver.time_limit_s} s "
+            f"(status {result.status}); raise --time-limit-s or relax --mip-gap"
+        )
     first_stage: dict[str, int] = {}
     for c in cands:
         for t in years:
