@@ -150,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--boundary", required=True, metavar="CODE|FILE",
                    help="admin code (e.g. 441500) or GeoJSON polygon file to clip to")
     q.add_argument("--out", type=Path, default=config.SHANWEI_OSM, metavar="FILE", help="OSM XML file to write")
+    q = nsub.add_parser("fetch", help="download a place's roads from OpenStreetMap (needs internet)",
+                        description="Download the drivable roads, service areas, junctions, fuel stations, car parks\n"
+                                    "and places of a named place from OpenStreetMap (osmnx, Overpass API) and write\n"
+                                    "them as an OSM XML file that every evplan command loads with --osm.",
+                        formatter_class=_Formatter)
+    q.add_argument("place", help='place name as Nominatim knows it, e.g. "Shanwei, Guangdong, China"')
+    q.add_argument("--out", type=Path, required=True, metavar="FILE", help="OSM XML file to write")
 
     # fleet ------------------------------------------------------------------------------------
     p = sub.add_parser("fleet", help="fleet records: ingest, indicators, targets, report",

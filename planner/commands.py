@@ -101,6 +101,9 @@ def run_network_command(args: argparse.Namespace) -> int:
         path = net.import_extract(args.file, boundary=args.boundary, out_path=args.out)
         print(f"wrote {path}")
         return 0
+    if args.network_command == "fetch":
+        print(f"wrote {net.fetch_place(args.place, out_path=args.out)}")
+        return 0
     network = _load_network(args)
     if args.network_command == "info":
         info = net.network_info(network)
