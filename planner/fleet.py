@@ -19,6 +19,7 @@ import gzip
 import hashlib
 import io
 import math
+import tomllib
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -106,6 +107,9 @@ class FleetRecords:
     quarantine: tuple[RowIssue, ...] = ()
     emission_factors: pd.DataFrame | None = None
     counties: Mapping[str, str] = field(default_factory=lambda: dict(SHANWEI_COUNTIES))
+    #: True when the directory's ``dataset.toml`` says the records are synthetic, False when it says
+    #: they are real, None when nothing says (the report then words its data note conditionally).
+    synthetic: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -780,7 +784,26 @@ def load_records(
     activity, factors, more = load_activity(fleet_dir, known_counties=counties, grid_kg_co2_per_kwh=grid_kg_co2_per_kwh)
     issues.extend(more)
     return FleetRecords(vehicles=vehicles, activity=activity, depots=depots, quarantine=tuple(issues),
-                        emission_factors=factors, counties=counties)
+                        emission_factors=factors, counties=counties, synthetic=dataset_is_synthetic(fleet_dir))
+
+
+#: Optional file of a records directory describing the data set (``synthetic = true|false``, ``description``).
+DATASET_FILE = "dataset.toml"
+
+
+def dataset_is_synthetic(fleet_dir: Path | str) -> bool | None:
+    """What ``dataset.toml`` of a records directory says about the data being synthetic (None: no file)."""
+    path = Path(fleet_dir) / DATASET_FILE
+    if not path.is_file():
+        return None
+    try:
+        meta = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputFileError(path, "TOML with `synthetic = true` or `false`", detail=str(exc)) from None
+    value = meta.get("synthetic")
+    if not isinstance(value, bool):
+        raise InputFileError(path, "`synthetic = true` or `synthetic = false`", detail=f"got {value!r}")
+    return value
 
 
 def load_depots(

@@ -574,3 +574,15 @@ def test_property_good_plus_quarantined_is_every_row_of_a_file(tmp_path, data, e
     assert len(good) + len(quarantined) == len(rows)
     assert set(good.index).isdisjoint(quarantined)
     assert not math.isnan(float(np.sum(good.index)))  # every kept row carries its line number
+
+
+def test_dataset_file_says_whether_records_are_synthetic(tmp_path) -> None:
+    from planner.errors import InputFileError
+
+    assert fleet.dataset_is_synthetic(config.FLEET_DIR) is True
+    assert fleet.dataset_is_synthetic(tmp_path) is None
+    (tmp_path / fleet.DATASET_FILE).write_text("synthetic = false\n", encoding="utf-8")
+    assert fleet.dataset_is_synthetic(tmp_path) is False
+    (tmp_path / fleet.DATASET_FILE).write_text('synthetic = "maybe"\n', encoding="utf-8")
+    with pytest.raises(InputFileError, match="dataset.toml"):
+        fleet.dataset_is_synthetic(tmp_path)
