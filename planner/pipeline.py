@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from planner.progress import ProgressCallback, StepTimer, silent
+from planner.progress import ProgressCallback, StepTimer, nested, silent
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def plan_from_files(
         scenario = with_ev_shares(scenario, fleet.ev_car_share_projection(records, years=scenario.stage_years))
         depots = fleet.depot_energy_demand(records, year=scenario.stage_years[0]).to_dict("records")
     with timer.step("site and size chargers"):
-        result = plan_sites(network, scenario=scenario, depots=depots, progress=progress)
+        result = plan_sites(network, scenario=scenario, depots=depots, progress=nested(progress, 2 / 3, 1.0))
     summary = result.summary()
     summary["ev_share_assumed_by_year"] = {str(k): v for k, v in scenario.demand.ev_share_by_year.items()}
     summary["timings_s"] = {**timer.timings_s, **summary["timings_s"]}

@@ -35,7 +35,7 @@ class StepTimer:
         elapsed = time.perf_counter() - start
         self.timings_s[label] = elapsed
         self._done += 1
-        self.callback(self._done / max(self.total, 1), f"[{self._done}/{self.total}] {label}: {elapsed:.1f} s")
+        self.callback(self._done / max(self.total, 1), f"[{self._done}/{self.total}] {label}: {elapsed:.2f} s")
 
 
 def stderr_progress(stream: TextIO | None = None) -> ProgressCallback:
@@ -44,5 +44,14 @@ def stderr_progress(stream: TextIO | None = None) -> ProgressCallback:
 
     def report(fraction: float, message: str) -> None:
         print(message, file=out, flush=True)
+
+    return report
+
+
+def nested(callback: ProgressCallback, start: float, end: float) -> ProgressCallback:
+    """A callback for the sub-steps of one step: fractions mapped into [start, end], messages indented."""
+
+    def report(fraction: float, message: str) -> None:
+        callback(start + (end - start) * fraction, f"  {message}")
 
     return report

@@ -189,3 +189,15 @@ def test_a_range_margin_no_candidates_can_keep_names_the_stretch(shanwei_network
     with pytest.raises(InfeasibleError) as info:
         plan_sites(shanwei_network, scenario=scenario)
     assert any("no candidate site on this stretch" in r and "km" in r for r in info.value.reasons)
+
+
+def test_progress_of_the_main_job_only_moves_forward() -> None:
+    """Sub-steps report inside their parent step, so a run's progress bar never jumps back."""
+    from planner import config
+    from planner.pipeline import plan_from_files
+
+    seen: list[tuple[float, str]] = []
+    plan_from_files(config.SHANWEI_OSM, config.FLEET_DIR, SCENARIO, progress=lambda f, m: seen.append((f, m)))
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert any(m.startswith("  [") for _, m in seen)  # sub-steps are indented under their step
