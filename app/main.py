@@ -29,6 +29,7 @@ from app.runs import RunManager
 from app.store import Store
 from planner import __version__
 from planner import network as planner_network
+from planner.errors import EvplanError
 
 log = logging.getLogger("evplan.app")
 
@@ -86,6 +87,9 @@ async def _load(state: ServiceState) -> None:
     settings = state.settings
     try:
         state.network = await asyncio.to_thread(planner_network.load_network, settings.osm_path)
+    except EvplanError as exc:  # a bad or missing file: its message says it all, no traceback needed
+        log.error("loading the road network failed: %s", exc)
+        state.load_errors["network"] = f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # noqa: BLE001 - reported by /ready, the service stays up for the rest
         log.exception("loading the road network failed")
         state.load_errors["network"] = f"{type(exc).__name__}: {exc}"
@@ -97,16 +101,23 @@ async def _load(state: ServiceState) -> None:
     try:
         state.fleet, state.fleet_source = await asyncio.to_thread(
             fleet_records.records_in_use, settings.fleet_dir, settings.database_path)
+    except EvplanError as exc:
+        log.error("loading the fleet records failed: %s", exc)
+        state.load_errors["fleet"] = f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # noqa: BLE001
         log.exception("loading the fleet records failed")
         state.load_errors["fleet"] = f"{type(exc).__name__}: {exc}"
 
 
-def _openapi_with_problems(app: FastAPI) -> None:
-    """Document every 4xx/5xx answer as the problem+json the service really sends (not FastAPI's default)."""
+def _openapi_with_problems(app: FastAPI, *, read_requires_key: bool) -> None:
+    """Document every 4xx/5xx answer as the problem+json the service really sends (not FastAPI's default).
+
+    Reads declare the API key only when EVPLAN_READ_REQUIRES_KEY makes them check it (with their
+    401/403 answers); otherwise a client, or a fuzzer, would rightly expect them to refuse keyless calls.
+    """
     from fastapi.openapi.utils import get_openapi
 
-    from app.schemas import Problem
+    from app.schemas import Problem, problem_responses
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -119,8 +130,15 @@ def _openapi_with_problems(app: FastAPI) -> None:
             schemas.setdefault(defn_name, defn)
         schemas["Problem"].pop("$defs", None)
         ref = {"schema": {"$ref": "#/components/schemas/Problem"}}
+        auth_errors = {str(s): {"description": r["description"]} for s, r in problem_responses(401, 403).items()}
         for ops in spec.get("paths", {}).values():
-            for op in ops.values():
+            for method, op in ops.items():
+                if method == "get" and "security" in op:
+                    if read_requires_key:
+                        for status, response in auth_errors.items():
+                            op.setdefault("responses", {}).setdefault(status, dict(response))
+                    else:
+                        del op["security"]
                 for status, response in op.get("responses", {}).items():
                     if status.startswith(("4", "5")):
                         response["content"] = {"application/problem+json": ref}
@@ -185,5 +203,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix="/api/v1", dependencies=[Depends(require_read_key)])
     app.mount("/static/leaflet", StaticFiles(directory=xstatic_leaflet.BASE_DIR), name="leaflet")
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="web")
-    _openapi_with_problems(app)
+    _openapi_with_problems(app, read_requires_key=settings.read_requires_key)
     return app

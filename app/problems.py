@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from planner.errors import EvplanError, InfeasibleError
 
@@ -54,6 +55,17 @@ def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+#: Methods the service's routes may serve; a 405 lists those that some route serves at its path.
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method a route serves at this path (Starlette's 405 names only the first matching route's)."""
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+    return [m for m in HTTP_METHODS
+            if any(r.matches({**request.scope, "method": m})[0] == Match.FULL for r in routes)]
+
+
 def install(app: FastAPI) -> None:
     """Map evplan errors, validation errors, HTTP errors and crashes to problem details."""
 
@@ -76,8 +88,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405 and (methods := allowed_methods(request)):
+            headers["Allow"] = ", ".join(methods)  # RFC 9110: all methods of the resource
         return problem(exc.status_code, title_for(exc.status_code), str(exc.detail), instance=request.url.path,
-                       headers=getattr(exc, "headers", None))
+                       headers=headers or None)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:

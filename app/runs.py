@@ -161,12 +161,17 @@ class RunManager:
             return list(self._active)
 
     def _loop(self) -> None:
+        last_error = None
         while not self._stop.is_set():
             try:
                 self._reap()
                 self._dispatch()
-            except Exception:  # noqa: BLE001 - keep dispatching; the error is logged
-                log.exception("run dispatcher error")
+                last_error = None
+            except Exception as exc:  # noqa: BLE001 - keep dispatching (and retrying); the error is logged
+                # Logged once while it repeats: a full disk would otherwise log a traceback 4 times a second.
+                if repr(exc) != last_error:
+                    log.exception("run dispatcher error (retrying every 0.25 s)")
+                last_error = repr(exc)
             self._wake.wait(0.25)
             self._wake.clear()
 

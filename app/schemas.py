@@ -14,8 +14,10 @@ from planner.siting.plan import Scenario, scenario_from_options
 class ScenarioIn(BaseModel):
     """A siting scenario; every field has the default of ``evplan plan``."""
 
+    # Strict: JSON `false` or `"50"` is refused as the schema says, not read as 0 or 50.
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [
                 {"stage_years": [2025, 2030], "range_margin_km": 50, "drive_time_min": 30, "power_kw": 120,
@@ -167,7 +169,8 @@ class ReportDocument(BaseModel):
 
 
 _PROBLEM_DESCRIPTIONS = {
-    400: "The request cannot be used (e.g. a malformed upload).",
+    400: "The request cannot be used: a body that is not JSON, a malformed upload, a year or county "
+         "outside the records.",
     401: "No X-API-Key header.",
     403: "The X-API-Key does not match a configured key.",
     404: "No such object.",

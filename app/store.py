@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from planner.errors import EvplanError, NotFoundError
+from planner.errors import EvplanError, NotFoundError, StorageError
 
 log = logging.getLogger("evplan.store")
 
@@ -49,12 +49,6 @@ CREATE TABLE IF NOT EXISTS reports (
 """
 
 ACTIVE = ("queued", "running")
-
-
-class StorageError(EvplanError):
-    """The data directory or database cannot be written (read-only, disk full …)."""
-
-    status_code = 503
 
 
 class RunNotFinishedError(EvplanError):
@@ -116,7 +110,7 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._connect() as con:
                 con.executescript(SCHEMA)
-        except (OSError, sqlite3.OperationalError) as exc:
+        except (OSError, sqlite3.DatabaseError) as exc:  # DatabaseError: also "file is not a database"
             raise StorageError(f"{self.path}: cannot create or open the database ({exc}); "
                                "check that EVPLAN_DATA_DIR is writable and the disk has space") from exc
 

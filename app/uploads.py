@@ -19,7 +19,7 @@ import anyio
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
-from planner.errors import EvplanError
+from planner.errors import EvplanError, StorageError
 
 #: Allowance for the multipart framing around the file (boundaries, part headers, small fields).
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -73,6 +73,19 @@ def sniff_format(head: bytes) -> str:
     return "csv"
 
 
+def _not_saved(exc: OSError) -> StorageError:
+    # No path in the message: it is shown to the client.
+    return StorageError(f"the upload cannot be saved on the server ({exc.strerror or exc}); "
+                        "check that EVPLAN_DATA_DIR is writable and the disk has space")
+
+
+def _close_quietly(handle: IO[bytes]) -> None:
+    try:
+        handle.close()
+    except OSError:  # the flush of a file on a full disk fails again; the file is removed anyway
+        pass
+
+
 def _too_large(max_bytes: int) -> UploadTooLargeError:
     return UploadTooLargeError(f"the upload is larger than the limit of {max_bytes / 1e6:g} MB (EVPLAN_MAX_UPLOAD_MB)")
 
@@ -86,6 +99,8 @@ async def receive_upload(request: Request, *, directory: Path, max_bytes: int, f
         Content-Length, or the bytes counted while streaming, exceed ``max_bytes`` (plus the framing).
     UnsupportedUploadError, UploadError
         Not multipart, malformed, no ``field`` part, more than one file, or an empty file.
+    StorageError
+        The file cannot be written under ``directory`` (read-only, disk full).
     """
     content_type, params = parse_options_header(request.headers.get("content-type"))
     if content_type != b"multipart/form-data" or b"boundary" not in params:
@@ -97,9 +112,13 @@ async def receive_upload(request: Request, *, directory: Path, max_bytes: int, f
     if declared is not None and declared.isdigit() and int(declared) > body_limit:
         raise _too_large(max_bytes)
 
-    directory.mkdir(parents=True, exist_ok=True)
     parts = _Parts(field)
-    handle: IO[bytes] = tempfile.NamedTemporaryFile(dir=directory, prefix="upload-", suffix=".part", delete=False)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        handle: IO[bytes] = tempfile.NamedTemporaryFile(dir=directory, prefix="upload-", suffix=".part",
+                                                        delete=False)
+    except OSError as exc:
+        raise _not_saved(exc) from None
     tmp = Path(handle.name)
     try:
         parser = MultipartParser(params[b"boundary"], parts.callbacks())
@@ -132,8 +151,10 @@ async def receive_upload(request: Request, *, directory: Path, max_bytes: int, f
         return SavedUpload(final, display_name(parts.filename), parts.file_bytes, file_format)
     except ClientDisconnect:
         raise UploadError("the client disconnected before the upload was complete") from None
+    except OSError as exc:
+        raise _not_saved(exc) from None
     finally:
-        handle.close()
+        _close_quietly(handle)
         tmp.unlink(missing_ok=True)
 
 

@@ -219,6 +219,24 @@ def _print_json(obj: Any) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 
 
+def _check_service_settings() -> None:
+    """Refuse to start on bad EVPLAN_* settings or an unusable data directory, with one clear line.
+
+    Found at start-up by the app instead, they would end in a traceback from the ASGI lifespan.
+    """
+    from pydantic import ValidationError
+
+    from app.core.config import Settings
+    from app.store import Store
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"EVPLAN_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        raise EvplanError(f"invalid service settings: {problems}") from None
+    Store(settings.database_path)  # StorageError when the data directory or database cannot be used
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -238,6 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             import uvicorn
 
+            _check_service_settings()
             uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port)
             return 0
     except EvplanError as exc:

@@ -36,6 +36,12 @@ class RecordError(EvplanError, ValueError):
     """Fleet records cannot be read or stored as asked."""
 
 
+class StorageError(EvplanError):
+    """A database or data directory cannot be written (read-only, disk full, locked): retry once fixed."""
+
+    status_code = 503
+
+
 class InfeasibleError(EvplanError):
     """A model has no solution; ``reasons`` says which requirement cannot be met, and where."""
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from planner import config, fleet
-from planner.errors import InputFileError, RecordError
+from planner.errors import InputFileError, RecordError, StorageError
 from planner.fleet import FleetRecords, RowIssue
 from planner.progress import ProgressCallback, silent
 
@@ -141,16 +141,18 @@ def _connect(db_path: Path) -> Iterator[sqlite3.Connection]:
     try:
         con = sqlite3.connect(db_path, timeout=30, isolation_level=None)
     except sqlite3.Error as exc:
-        raise RecordError(f"{db_path}: cannot open the fleet store ({exc})") from exc
+        raise StorageError(f"{db_path}: cannot open the fleet store ({exc})") from exc
     try:
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=NORMAL")
         con.execute("PRAGMA foreign_keys=ON")
         con.execute("PRAGMA temp_store=MEMORY")  # the staging table of an ingest never needs the disk
         yield con
+    except sqlite3.OperationalError as exc:  # disk full, read-only, locked: not the file's fault
+        raise StorageError(f"{db_path}: the fleet store cannot be read or written ({exc}); "
+                           "check that the directory is writable and the disk has space") from exc
     except sqlite3.Error as exc:
-        raise RecordError(f"{db_path}: the fleet store cannot be read or written ({exc}); "
-                          "check that the directory is writable and the disk has space") from exc
+        raise RecordError(f"{db_path}: the fleet store cannot be read or written ({exc})") from exc
     finally:
         con.close()
 
@@ -158,7 +160,10 @@ def _connect(db_path: Path) -> Iterator[sqlite3.Connection]:
 def ensure_schema(db_path: Path | str) -> None:
     """Create the store's tables if they are missing (first use)."""
     db_path = Path(db_path)
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"{db_path.parent}: cannot create the fleet store's directory ({exc.strerror})") from exc
     with _connect(db_path) as con:
         con.executescript(SCHEMA)
 

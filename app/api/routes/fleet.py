@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app import fleet_records
 from app.api.deps import FleetDep, StateDep, WriteKey
-from app.schemas import PROBLEM_RESPONSES, problem_responses
+from app.schemas import problem_responses
 from app.uploads import receive_upload
 from planner import fleet as planner_fleet
 from planner import targets as planner_targets
@@ -73,7 +73,7 @@ async def upload_records(request: Request, state: StateDep, _: WriteKey) -> dict
     responses={200: {"content": {"application/json": {"example": {
         "year": 2024, "county": None, "records_source": "shipped", "ne_bus_share": 0.93, "buses": 612,
         "ne_buses": 569, "ne_taxi_share": 0.41, "operating_co2_per_converted_turnover": 0.061}}}},
-        **PROBLEM_RESPONSES},
+        **problem_responses(400, 422, 503)},
 )
 def indicators(
     state: StateDep,
@@ -92,7 +92,7 @@ def indicators(
     summary="Each target of the plan: status, projection to its year and the vehicles that must switch",
     responses={200: {"content": {"application/json": {"example": [{
         "id": "ne_bus_share_2025", "indicator": "ne_bus_share", "status": "on track"}]}}},
-        **PROBLEM_RESPONSES},
+        **problem_responses(400, 422, 503)},
 )
 def targets(
     records: FleetDep,

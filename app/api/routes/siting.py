@@ -23,7 +23,7 @@ RESULT_ERRORS = problem_responses(404, 409, 422)
     "on the same input files was submitted before and did not fail, returns that run (`200`, `reused: true`). "
     "Follow the run at the `Location` URL. Needs `X-API-Key`.",
     responses={200: {"model": RunOut, "description": "The stored run of the same scenario."},
-               **problem_responses(401, 403, 422)},
+               **problem_responses(400, 401, 403, 422)},
 )
 def submit_run(scenario: ScenarioIn, state: StateDep, _: WriteKey, response: Response) -> dict[str, Any]:
     run, created = state.runs.submit(scenario.model_dump(mode="json"))
