@@ -5,8 +5,8 @@ holds vehicles; from then on indicators, targets and reports read the stored veh
 activity, depots and counties of ``EVPLAN_FLEET_DIR``), as ``evplan fleet indicators --db`` does.
 The two are never merged: synthetic shipped vehicles must not mix with a bureau's register, so
 upload the whole register (later files add and update vehicles by ``vehicle_id``). Siting runs
-always read ``EVPLAN_FLEET_DIR``, because ``planner.pipeline.plan_from_files`` takes a records
-directory and a run must be reproducible from its input files.
+plan with the same records; a run's identity includes the uploaded files' hashes, so a scenario
+submitted again after an upload is planned again rather than answered from the store.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from app.store import RunRecord, Store
+from planner import fleet_store
 
 log = logging.getLogger("evplan.runs")
 
@@ -29,14 +30,16 @@ log = logging.getLogger("evplan.runs")
 PARENT_CHECK_S = 1.0
 
 
-def scenario_key(scenario: dict[str, Any], osm_path: Path, fleet_dir: Path) -> str:
-    """Identity of a run: the normalised scenario and the input files it reads (name, size, mtime)."""
+def scenario_key(scenario: dict[str, Any], osm_path: Path, fleet_dir: Path, db_path: Path) -> str:
+    """Identity of a run: the normalised scenario and the inputs it reads — the files (name, size,
+    mtime) and the uploaded fleet files in the store (their sha256), which a run plans with."""
 
     def stamp(p: Path) -> list[Any]:
         files = sorted(p.iterdir()) if p.is_dir() else [p]
         return [[f.name, f.stat().st_size, int(f.stat().st_mtime)] for f in files if f.is_file()]
 
-    payload = {"scenario": scenario, "osm": stamp(Path(osm_path)), "fleet": stamp(Path(fleet_dir))}
+    payload = {"scenario": scenario, "osm": stamp(Path(osm_path)), "fleet": stamp(Path(fleet_dir)),
+               "stored_fleet_files": [i["sha256"] for i in fleet_store.list_ingests(db_path)]}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -59,6 +62,7 @@ def execute_run(run_id: str, db_path: str, osm_path: str, fleet_dir: str, scenar
         _exit_when_orphaned(parent_pid)
     from app.schemas import ScenarioIn
     from planner.errors import EvplanError
+    from app.fleet_records import records_in_use
     from planner.pipeline import plan_from_files
 
     store = Store(Path(db_path))
@@ -67,8 +71,10 @@ def execute_run(run_id: str, db_path: str, osm_path: str, fleet_dir: str, scenar
         store.set_progress(run_id, 0.05 + 0.9 * fraction, message)
 
     try:
+        records, source = records_in_use(Path(fleet_dir), Path(db_path))
         done = plan_from_files(osm_path, fleet_dir, ScenarioIn.model_validate(scenario).to_scenario(),
-                               progress=progress)
+                               records=records, progress=progress)
+        done.summary["fleet_records"] = source
         store.finish_run(run_id, done.summary, done.sites, done.coverage)
     except EvplanError as exc:
         store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
@@ -138,7 +144,7 @@ class RunManager:
 
     def submit(self, scenario: dict[str, Any]) -> tuple[RunRecord, bool]:
         """Queue a scenario; the same scenario on the same inputs returns the stored run instead."""
-        key = scenario_key(scenario, self.osm_path, self.fleet_dir)
+        key = scenario_key(scenario, self.osm_path, self.fleet_dir, self.store.path)
         run, created = self.store.create_run(key, scenario)
         self._wake.set()
         return run, created

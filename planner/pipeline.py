@@ -33,12 +33,14 @@ def plan_from_files(
     *,
     boundary: Any = None,
     bbox: tuple[float, float, float, float] | None = None,
+    records: Any = None,
     progress: ProgressCallback = silent,
 ) -> PlanOutputs:
     """Run the planning model on an OSM extract and a fleet-records directory.
 
     EV shares of the car stock by stage year come from the fleet records' projection, and depot
-    demand from their e-bus and e-taxi activity.
+    demand from their e-bus and e-taxi activity. ``records`` (already loaded, e.g. from the service's
+    store) replaces reading ``fleet_dir``.
     """
     from planner import fleet
     from planner import network as net
@@ -49,7 +51,8 @@ def plan_from_files(
     with timer.step("load road network"):
         network = net.load_network(osm_path, boundary=boundary, bbox=bbox)
     with timer.step("load fleet records"):
-        records = fleet.load_records(fleet_dir)
+        if records is None:
+            records = fleet.load_records(fleet_dir)
         scenario = with_ev_shares(scenario, fleet.ev_car_share_projection(records, years=scenario.stage_years))
         depots = fleet.depot_energy_demand(records, year=scenario.stage_years[0]).to_dict("records")
     with timer.step("site and size chargers"):

@@ -403,6 +403,28 @@ def test_siting_run_lifecycle(client: TestClient, shanwei_network) -> None:
     assert client.get("/api/v1/siting/runs", params={"limit": 1}).json()[0]["id"] == other["id"]
 
 
+def test_runs_plan_with_the_uploaded_records_once_there_are_any(tmp_path: Path) -> None:
+    """An upload changes a run's inputs: the same scenario is planned again, on the stored vehicles."""
+    settings = Settings(data_dir=tmp_path / "data", api_keys=KEY)
+    scenario = {"stage_years": [2025, 2030]}
+    with TestClient(create_app(settings)) as c:
+        _wait_ready(c)
+        before = c.post("/api/v1/siting/runs", json=scenario, headers=WRITE).json()
+        assert _wait_run(c, before["id"], {"succeeded", "failed"})["status"] == "succeeded"
+        shipped = c.get(f"/api/v1/siting/runs/{before['id']}/summary").json()
+        assert shipped["fleet_records"] == "shipped" and shipped["stages"]["2025"]["sites_by_kind"]["depot"] > 0
+
+        # Passenger cars only: no e-bus or e-taxi is based at any depot in the uploaded register.
+        upload = c.post("/api/v1/fleet/records", headers=WRITE,
+                        files={"file": ("register.csv", _vehicles_csv(40), "text/csv")})
+        assert upload.status_code == 200, upload.text
+        after = c.post("/api/v1/siting/runs", json=scenario, headers=WRITE)
+        assert after.status_code == 202 and after.json()["id"] != before["id"]
+        assert _wait_run(c, after.json()["id"], {"succeeded", "failed"})["status"] == "succeeded"
+        stored = c.get(f"/api/v1/siting/runs/{after.json()['id']}/summary").json()
+        assert stored["fleet_records"] == "store" and "depot" not in stored["stages"]["2025"]["sites_by_kind"]
+
+
 def test_run_over_the_time_limit_is_stopped_and_failed(tmp_path: Path) -> None:
     store = Store(tmp_path / "runs.sqlite")
     manager = RunManager(store, osm_path=config.SHANWEI_OSM, fleet_dir=config.FLEET_DIR, max_concurrent=1,

@@ -270,6 +270,8 @@ def candidates_from_network(
         lon = np.array([graph.nodes[n]["x"] for n in nodes])
         lat = np.array([graph.nodes[n]["y"] for n in nodes])
         for d in depots:
+            if float(d.get("daily_kwh", 0.0)) <= 0:
+                continue  # no electric vehicle is based there: nothing to charge
             node = nodes[int(np.argmin(haversine_km(d["lon"], d["lat"], lon, lat)))]
             out.append(
                 Candidate(
