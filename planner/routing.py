@@ -68,4 +68,5 @@ def costs_from(
     tgt = np.fromiter((csr.index[t] for t in targets), dtype=np.int64, count=len(targets))
     unique_src, inverse = np.unique(src, return_inverse=True)
     dist = csgraph.dijkstra(csr.matrix, directed=True, indices=unique_src, limit=limit)
-    return dist[inverse][:, tgt]
+    # Pick target columns first: indexing rows first would copy whole sources x nodes blocks.
+    return dist[:, tgt][inverse]

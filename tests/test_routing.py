@@ -1,0 +1,59 @@
+"""Sparse shortest-path costs, checked against networkx's Dijkstra on random directed graphs."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from planner.routing import costs_from, to_csr
+
+
+def random_road_graph(seed: int, n: int = 120, m: int = 480) -> nx.MultiDiGraph:
+    rng = np.random.default_rng(seed)
+    g = nx.MultiDiGraph()
+    g.add_nodes_from(range(n))
+    for _ in range(m):
+        u, v = (int(x) for x in rng.integers(0, n, 2))
+        if u != v:
+            g.add_edge(u, v, travel_time=float(rng.uniform(5, 300)))
+    return g
+
+
+def nx_costs(g: nx.MultiDiGraph, sources: list[int], targets: list[int]) -> np.ndarray:
+    simple = nx.DiGraph()
+    simple.add_nodes_from(g.nodes)
+    for u, v, d in g.edges(data=True):  # parallel edges: the cheaper one counts
+        if not simple.has_edge(u, v) or simple[u][v]["travel_time"] > d["travel_time"]:
+            simple.add_edge(u, v, travel_time=d["travel_time"])
+    out = np.full((len(sources), len(targets)), np.inf)
+    for i, s in enumerate(sources):
+        dist = nx.single_source_dijkstra_path_length(simple, s, weight="travel_time")
+        for j, t in enumerate(targets):
+            out[i, j] = dist.get(t, np.inf)
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_costs_match_networkx_with_repeated_sources(seed: int) -> None:
+    g = random_road_graph(seed)
+    rng = np.random.default_rng(seed + 10)
+    sources = [int(x) for x in rng.integers(0, 120, 15)] + [3, 3]
+    targets = [int(x) for x in rng.integers(0, 120, 25)]
+    got = costs_from(to_csr(g), sources, targets)
+    assert got.shape == (len(sources), len(targets))
+    np.testing.assert_allclose(got, nx_costs(g, sources, targets))
+
+
+def test_limit_cuts_off_and_parallel_edges_keep_the_cheapest() -> None:
+    g = nx.MultiDiGraph()
+    g.add_edge("a", "b", travel_time=100.0)
+    g.add_edge("a", "b", travel_time=40.0)
+    g.add_edge("b", "c", travel_time=70.0)
+    g.add_edge("c", "d", travel_time=0.0)  # zero-length edges still connect
+    csr = to_csr(g)
+    full = costs_from(csr, ["a"], ["b", "c", "d"])
+    np.testing.assert_allclose(full, [[40.0, 110.0, 110.0]], atol=1e-6)
+    cut = costs_from(csr, ["a"], ["b", "c"], limit=60.0)
+    assert cut[0, 0] == pytest.approx(40.0) and np.isinf(cut[0, 1])
+    assert costs_from(csr, [], ["a"]).shape == (0, 1)
