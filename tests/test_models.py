@@ -495,3 +495,21 @@ def test_readers_name_the_file_on_bad_input(tmp_path: Path) -> None:
     words.write_text(" 1 1\n 1\n 1 x\n")
     with pytest.raises(InputFileError, match="'x' is not a number"):
         read_scp(words)
+
+
+def test_p_median_widens_rows_whose_nearest_open_site_lies_past_the_first_levels() -> None:
+    """A light demand far from the heavy ones is served by its 31st-nearest site: the model must widen
+    that row (levels are first cut near 2·sites/p) to price it truly and prove the optimum."""
+    rng = np.random.default_rng(7)
+    remote_sites = rng.uniform(0, 1, (30, 2))  # a cluster around the remote demand at (0.5, 0.5)
+    heavy_sites = rng.uniform(0, 1, (10, 2)) + 50.0  # far away, one heavy demand on each
+    sites = np.vstack([remote_sites, heavy_sites])
+    demand = np.vstack([[[0.5, 0.5]], heavy_sites])
+    costs = np.linalg.norm(demand[:, None, :] - sites[None, :, :], axis=2)
+    weights = np.r_[0.001, np.full(10, 1000.0)]
+    result = p_median(costs, 10, weights)
+    heavy = tuple(range(30, 40))
+    assert result.open_sites == heavy
+    expected = 0.001 * costs[0, 30:].min()
+    assert result.objective == pytest.approx(expected, rel=1e-9)
+    assert result.status == "optimal" and result.bound == pytest.approx(expected, rel=1e-4)

@@ -609,59 +609,106 @@ def p_median(costs: Any, p: int, weights: Any = None, *, options: SolverOptions 
         )
     unique_rows, inverse = np.unique(cost, axis=0, return_inverse=True)
     merged_w = np.bincount(inverse.ravel(), weights=w, minlength=len(unique_rows))
-
-    prob = pulp.LpProblem("p_median", pulp.LpMinimize)
-    y = [model_variable(prob, f"open_{j}", cat=pulp.LpBinary) for j in range(n_sites)]
-    _add(prob, [(v, 1.0) for v in y], pulp.LpConstraintEQ, p, "sites")
-    objective: Terms = []
-    constant = 0.0
-    reach = n_sites - p + 1  # among any `reach` sites at least one is open
-    for u, row in enumerate(unique_rows):
-        sites = np.flatnonzero(np.isfinite(row))
-        if merged_w[u] == 0:
-            if sites.size < reach:  # no cost to pay, but the row must still be servable
-                _add(prob, [(y[j], 1.0) for j in sites], pulp.LpConstraintGE, 1, f"serve_{u}")
-            continue
-        order = np.argsort(row[sites], kind="stable")
-        sites, values = sites[order], row[sites][order]
-        if sites.size >= reach:
-            cut = np.searchsorted(values, values[reach - 1], side="right")
-            sites, values = sites[:cut], values[:cut]
-        starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
-        ends = np.r_[starts[1:], values.size]
-        levels = values[starts]
-        constant += merged_w[u] * levels[0]
-        far = [model_variable(prob, f"far_{u}_{k}", 0) for k in range(len(levels) - 1)]
-        for k in range(len(levels)):
-            terms = [(y[j], 1.0) for j in sites[starts[k] : ends[k]]]
-            if k < len(far):
-                terms.append((far[k], 1.0))
-                objective.append((far[k], float(merged_w[u] * (levels[k + 1] - levels[k]))))
-            if k > 0:
-                terms.append((far[k - 1], -1.0))
-            _add(prob, terms, pulp.LpConstraintGE, 0 if k else 1, f"level_{u}_{k}")
-    prob += pulp.LpAffineExpression(objective, constant=float(constant))
+    rows = [_cost_levels(row, n_sites - p + 1) for row in unique_rows]
+    n_levels = np.array([len(r[2]) for r in rows])
+    # Start each row with the levels a spread-out choice of p sites would reach, and widen only the
+    # rows whose nearest open site lies beyond (see _p_median_model): far fewer rows and variables.
+    depth = np.minimum(n_levels, max(4, math.ceil(2 * n_sites / p)))
     build_time_s = perf_counter() - start
-
-    result = solve_problem(prob, options)
-    if result.status == "infeasible":
-        raise InfeasibleError(
-            f"p-median: the solver proved that no {p} sites can serve every demand row",
-            ["some rows can only be served by sites that exclude each other's rows (infinite costs)"],
-        )
-    if not result.has_solution:
-        return replace(result, build_time_s=build_time_s)
+    solve_time_s = 0.0
+    deadline = None if options.time_limit_s is None else start + options.time_limit_s
+    while True:
+        started = perf_counter()
+        prob, y, beyond = _p_median_model(rows, merged_w, depth, n_sites, p)
+        build_time_s += perf_counter() - started
+        left_s = None if deadline is None else max(0.01, deadline - perf_counter())
+        result = solve_problem(prob, replace(options, time_limit_s=left_s))
+        solve_time_s += result.solve_time_s
+        result = replace(result, solve_time_s=solve_time_s)
+        if result.status == "infeasible":
+            raise InfeasibleError(
+                f"p-median: the solver proved that no {p} sites can serve every demand row",
+                ["some rows can only be served by sites that exclude each other's rows (infinite costs)"],
+            )
+        if not result.has_solution:
+            return replace(result, build_time_s=build_time_s)
+        short = [u for u, v in beyond.items() if (v.value() or 0.0) > 0.5]
+        if not short or (deadline is not None and perf_counter() >= deadline):
+            break
+        depth[short] = np.minimum(n_levels[short], depth[short] * 4)
     open_sites = np.flatnonzero(_binary_values(y))
     nearest = open_sites[np.argmin(cost[:, open_sites], axis=1)]
     served = cost[np.arange(n_rows), nearest]
     total = float(np.sum(np.where(w > 0, w * served, 0.0)))
-    return _finish(
+    done = _finish(
         result,
         total,
         build_time_s,
         open_sites=tuple(int(j) for j in open_sites),
         assignment=tuple(int(j) for j in nearest),
     )
+    if short:  # stopped by the time limit with rows still cut: optimal only if the true gap says so
+        proven = done.gap is not None and done.gap <= options.mip_gap
+        done = replace(done, status="optimal" if proven else "feasible")
+    return done
+
+
+def _cost_levels(row: np.ndarray, reach: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A demand row's sites by cost, cut after its ``reach``-th cheapest, with the distinct cost levels.
+
+    Returns (sites sorted by cost, start index of each level in them, cost of each level).
+    """
+    sites = np.flatnonzero(np.isfinite(row))
+    order = np.argsort(row[sites], kind="stable")
+    sites, values = sites[order], row[sites][order]
+    if sites.size >= reach:
+        cut = np.searchsorted(values, values[reach - 1], side="right")
+        sites, values = sites[:cut], values[:cut]
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    return sites, starts, values[starts]
+
+
+def _p_median_model(
+    rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    weights: np.ndarray,
+    depth: np.ndarray,
+    n_sites: int,
+    p: int,
+) -> tuple[pulp.LpProblem, list[pulp.LpVariable], dict[int, pulp.LpVariable]]:
+    """The radius formulation with each row's levels cut at ``depth``; ``beyond`` flags the cut rows.
+
+    A cut row pays at most the cost of its first level past the cut when no site up to the cut is
+    open, so the model's optimum is a lower bound of the p-median; when no ``beyond`` variable is 1
+    in the answer, every row pays its true cost and the answer is optimal for the full problem.
+    """
+    prob = pulp.LpProblem("p_median", pulp.LpMinimize)
+    y = [model_variable(prob, f"open_{j}", cat=pulp.LpBinary) for j in range(n_sites)]
+    _add(prob, [(v, 1.0) for v in y], pulp.LpConstraintEQ, p, "sites")
+    objective: Terms = []
+    constant = 0.0
+    beyond: dict[int, pulp.LpVariable] = {}
+    for u, (sites, starts, levels) in enumerate(rows):
+        ends = np.r_[starts[1:], sites.size]
+        if weights[u] == 0:
+            if sites.size < n_sites - p + 1:  # no cost to pay, but the row must still be servable
+                _add(prob, [(y[j], 1.0) for j in sites], pulp.LpConstraintGE, 1, f"serve_{u}")
+            continue
+        kept = int(depth[u])
+        constant += weights[u] * levels[0]
+        # far[k] = 1: no site of levels 0..k is open, so the row pays at least levels[k + 1].
+        far = [model_variable(prob, f"far_{u}_{k}", 0) for k in range(min(kept, len(levels) - 1))]
+        for k in range(kept):
+            terms = [(y[j], 1.0) for j in sites[starts[k] : ends[k]]]
+            if k < len(far):
+                terms.append((far[k], 1.0))
+                objective.append((far[k], float(weights[u] * (levels[k + 1] - levels[k]))))
+            if k > 0:
+                terms.append((far[k - 1], -1.0))
+            _add(prob, terms, pulp.LpConstraintGE, 0 if k else 1, f"level_{u}_{k}")
+        if kept < len(levels):
+            beyond[u] = far[kept - 1]
+    prob += pulp.LpAffineExpression(objective, constant=float(constant))
+    return prob, y, beyond
 
 
 def capacitated_facility_location(
