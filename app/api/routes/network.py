@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from functools import lru_cache
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Response
 from fastapi.exceptions import RequestValidationError
 
 from app.api.deps import NetworkDep, StateDep
@@ -66,8 +67,17 @@ def roads(
         str | None, Query(description="west,south,east,north in WGS84 degrees.", examples=["115.0,22.7,115.6,23.1"])
     ] = None,
 ) -> GeoJSONResponse:
-    classes = road_class.split(",") if road_class else None
-    return GeoJSONResponse(planner_network.roads_geojson(network.graph, classes=classes, bbox=parse_bbox(bbox)))
+    classes = tuple(sorted(set(road_class.split(",")))) if road_class else None
+    return Response(_roads_body(network, classes, parse_bbox(bbox)), media_type=GeoJSONResponse.media_type)
+
+
+@lru_cache(maxsize=64)
+def _roads_body(network: Any, classes: tuple[str, ...] | None,
+                bbox: tuple[float, float, float, float] | None) -> bytes:
+    """The roads GeoJSON, rendered once per network, class set and box: the network never changes
+    while the service runs, and rendering (not routing) is what a map read costs."""
+    return GeoJSONResponse(planner_network.roads_geojson(
+        network.graph, classes=list(classes) if classes else None, bbox=bbox)).body
 
 
 @router.get(
