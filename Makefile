@@ -10,7 +10,7 @@ OUT    ?= out
 
 help:
 	@echo "make demo   - install into .venv and run the main job on the shipped Shanwei data (writes $(OUT)/)"
-	@echo "make test   - install into .venv with the dev extra and run the whole test suite"
+	@echo "make test   - install into .venv with the dev and bench extras and run the whole test suite"
 	@echo "make bench  - run the benchmarks in bench/ (prints a table, writes bench/results.json)"
 	@echo "make serve  - start the API and map page on http://127.0.0.1:8000"
 
@@ -23,7 +23,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	touch $@
 
 $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
@@ -32,11 +32,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
 
-$(VENV)/.installed-bench: $(VENV)/.installed-dev pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	touch $@
-
-bench: $(VENV)/.installed-bench
+bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench
 
 serve: $(VENV)/.installed

@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # noqa: BLE001 - one failed case must not lose the others' figures
             failed = True
             result = {"case": name, "error": f"{type(exc).__name__}: {exc}"}
+            print(f"bench: {name} failed: {result['error']}", file=sys.stderr, flush=True)
         print(f"bench: {name} done in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
         doc["cases"][name] = result
     doc["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
