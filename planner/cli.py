@@ -170,7 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("file", type=Path, help="vehicle records file")
     q.add_argument("--db", type=Path, default=None, metavar="FILE",
                    help="SQLite store (default: $EVPLAN_DATA_DIR/evplan.sqlite, EVPLAN_DATA_DIR defaults to ./var)")
+    q.add_argument("--fleet-dir", type=Path, default=config.FLEET_DIR, metavar="DIR",
+                   help="records directory whose counties.csv and depots.csv the rows are checked against")
     q.add_argument("--json", action="store_true", help="print the ingest report as JSON")
+    q.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
     q = fsub.add_parser("indicators", help="NE shares and CO2 intensity for one year",
                         description="Indicators for one year: NE bus and taxi stock shares, NE/clean share of new\n"
                                     "vehicles, EV share of new passenger cars, operating CO2 per converted turnover.\n"
@@ -261,6 +264,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
     except EvplanError as exc:
         print(f"evplan: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # an output or data directory that cannot be created or written
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"evplan: error: {where}{exc.strerror or exc} (check the path and that it is writable)",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("evplan: interrupted", file=sys.stderr)

@@ -141,8 +141,8 @@ def run_fleet_command(args: argparse.Namespace, *, data_dir: Path) -> int:
 
     if args.fleet_command == "ingest":
         db = args.db or data_dir / "evplan.sqlite"
-        db.parent.mkdir(parents=True, exist_ok=True)
-        report = fleet_store.ingest_file(db, args.file)
+        report = fleet_store.ingest_file(db, args.file, fleet_dir=args.fleet_dir,
+                                         progress=silent if args.quiet else stderr_progress())
         print(_json(report.to_dict()) if args.json else report.describe())
         return 0
     if args.db:  # vehicles from the store; activity, depots and emission factors from --fleet-dir

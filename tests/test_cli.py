@@ -58,3 +58,11 @@ def test_missing_osm_file_is_a_clear_error(tmp_path, capsys) -> None:
     assert main(["network", "info", "--osm", str(missing)]) == 2
     err = capsys.readouterr().err
     assert str(missing) in err and "evplan: error" in err
+
+
+def test_an_unwritable_output_directory_is_a_clear_error(tmp_path, capsys) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the output directory should be\n")
+    assert main(["plan", "--out", str(blocker / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "evplan: error:" in err and str(blocker / "out") in err and "Traceback" not in err

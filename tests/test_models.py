@@ -513,3 +513,12 @@ def test_p_median_widens_rows_whose_nearest_open_site_lies_past_the_first_levels
     expected = 0.001 * costs[0, 30:].min()
     assert result.objective == pytest.approx(expected, rel=1e-9)
     assert result.status == "optimal" and result.bound == pytest.approx(expected, rel=1e-4)
+
+
+def test_capacitated_rows_without_demand_open_nothing() -> None:
+    """A zero-demand row (even one no site reaches) needs no service, so it opens no site."""
+    inf = np.inf
+    result = capacitated_facility_location([100, 100], [10, 10], [5, 0], [[1, inf], [inf, 1]])
+    assert result.open_sites == (0,) and result.objective == pytest.approx(101.0)
+    result = capacitated_facility_location([100, 100], [10, 10], [5, 0], [[1, inf], [inf, inf]])
+    assert result.open_sites == (0,) and result.assignment[1] == ()

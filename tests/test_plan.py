@@ -201,3 +201,23 @@ def test_progress_of_the_main_job_only_moves_forward() -> None:
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert any(m.startswith("  [") for _, m in seen)  # sub-steps are indented under their step
+
+
+def test_a_station_that_outgrows_its_grid_in_a_later_stage_is_named_with_the_year(shanwei_network) -> None:
+    from dataclasses import replace
+
+    from planner.errors import InfeasibleError
+    from planner.siting.plan import candidates_from_network, minimum_chargers, plan_sites, power_kw
+
+    sides = {c.site_id: c for c in candidates_from_network(shanwei_network, scenario=SCENARIO)
+             if c.kind == "service_area"}
+    need = {sid: [minimum_chargers(SCENARIO, c, y) for y in SCENARIO.stage_years] for sid, c in sides.items()}
+    sid = next(s for s, n in need.items() if n[-1] > n[0])  # demand grows with the EV share
+    fits_first_stage = power_kw(SCENARIO, sides[sid], need[sid][0])
+    target = next(s for s in shanwei_network.service_areas if f"sa:{s.id}:{s.side}" == sid)
+    changed = tuple(replace(s, grid_capacity_kw=fits_first_stage) if s is target else s
+                    for s in shanwei_network.service_areas)
+    with pytest.raises(InfeasibleError) as info:
+        plan_sites(replace(shanwei_network, service_areas=changed), scenario=SCENARIO)
+    (reason,) = [r for r in info.value.reasons if "grid capacity" in r]
+    assert f"in {SCENARIO.stage_years[-1]}:" in reason and target.name in reason

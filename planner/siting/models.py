@@ -770,9 +770,10 @@ def capacitated_facility_location(
         if not np.all(most_f == np.round(most_f)):
             raise ValueError("max_units must be whole numbers")
         most = most_f.astype(np.int64)
-    servable = np.isfinite(cost) & (most > 0)[None, :]
+    # A row without demand needs no service: it opens nothing and may be unreachable.
+    servable = np.isfinite(cost) & (most > 0)[None, :] & (demand > 0)[:, None]
     reasons: list[str] = []
-    unserved = np.flatnonzero(~servable.any(axis=1))
+    unserved = np.flatnonzero(~servable.any(axis=1) & (demand > 0))
     reasons += _listed(unserved, lambda r: f"demand row {r}: no site can serve it (every cost is infinite)")
     reachable_cap = np.where(servable, (cap * most)[None, :], 0.0).sum(axis=1)
     short = np.flatnonzero(servable.any(axis=1) & (demand > reachable_cap * (1 + 1e-12)))
@@ -807,7 +808,8 @@ def capacitated_facility_location(
             # A share needs an open site; this strong link is what makes the LP bound tight.
             _add(prob, [(x, 1.0), (y[i], -1.0)], pulp.LpConstraintLE, 0, f"link_{r}_{i}")
         share.append(row)
-        _add(prob, [(x, 1.0) for _, x in row], pulp.LpConstraintEQ, 1, f"serve_{r}")
+        if row:
+            _add(prob, [(x, 1.0) for _, x in row], pulp.LpConstraintEQ, 1, f"serve_{r}")
     for i in np.flatnonzero(np.isfinite(cap)):
         terms = load[i] + [(y[i], -float(cap[i]))]
         _add(prob, terms, pulp.LpConstraintLE, 0, f"capacity_{i}")

@@ -453,13 +453,17 @@ def _prechecks(
     reasons: list[str] = []
     for cand in cands:
         cap = max_chargers(scenario, cand)
-        need = minimum_chargers(scenario, cand, scenario.stage_years[0])
-        mandatory = cand.kind in ("service_area", "depot")
-        if mandatory and cap is not None and cap < need:
-            reasons.append(
-                f"{cand.name}: grid capacity {cand.grid_capacity_kw:.0f} kW < "
-                f"{power_kw(scenario, cand, need):.0f} kW needed for {need} chargers"
-            )
+        if cand.kind not in ("service_area", "depot") or cap is None:
+            continue
+        # Demand grows with the EV share, so a mandatory station may outgrow its grid in a later stage.
+        for year in scenario.stage_years:
+            need = minimum_chargers(scenario, cand, year)
+            if cap < need:
+                reasons.append(
+                    f"{cand.name} in {year}: grid capacity {cand.grid_capacity_kw:.0f} kW < "
+                    f"{power_kw(scenario, cand, need):.0f} kW needed for {need} chargers"
+                )
+                break
     for w in windows:
         if not w.candidates:
             reasons.append(
