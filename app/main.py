@@ -26,7 +26,7 @@ from app.api.routes.pages import WEB_DIR
 from app.core.config import Settings, get_settings
 from app.reports import ReportService
 from app.runs import RunManager
-from app.store import Store
+from app.store import Store, data_dir_lock
 from planner import __version__
 from planner import network as planner_network
 from planner.errors import EvplanError
@@ -157,27 +157,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state: ServiceState = app.state.evplan
-        state.store = Store(settings.database_path)
-        state.runs = RunManager(
-            state.store,
-            osm_path=settings.osm_path,
-            fleet_dir=settings.fleet_dir,
-            max_concurrent=settings.max_concurrent_runs,
-            time_limit_s=settings.run_time_limit_s,
-        )
-        state.runs.start()
-        state.reports = ReportService(state.store, lambda: state.fleet, cron=settings.report_cron,
-                                      timezone=settings.report_timezone)
-        state.reports.start()
-        # Loading takes seconds: it runs in the background so /health answers at once and /ready says
-        # when the service can plan; endpoints that need the data answer 503 until then.
-        loading = asyncio.create_task(_load(state))
-        try:
-            yield
-        finally:
-            loading.cancel()
-            state.reports.stop()
-            state.runs.stop()
+        with data_dir_lock(settings.data_dir):  # one service process per data directory
+            state.store = Store(settings.database_path)
+            state.runs = RunManager(
+                state.store,
+                osm_path=settings.osm_path,
+                fleet_dir=settings.fleet_dir,
+                max_concurrent=settings.max_concurrent_runs,
+                time_limit_s=settings.run_time_limit_s,
+            )
+            state.runs.start()
+            state.reports = ReportService(state.store, lambda: state.fleet, cron=settings.report_cron,
+                                          timezone=settings.report_timezone)
+            state.reports.start()
+            # Loading takes seconds: it runs in the background so /health answers at once and /ready says
+            # when the service can plan; endpoints that need the data answer 503 until then.
+            loading = asyncio.create_task(_load(state))
+            try:
+                yield
+            finally:
+                loading.cancel()
+                state.reports.stop()
+                state.runs.stop()
 
     app = FastAPI(
         title="evplan",

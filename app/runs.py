@@ -58,17 +58,22 @@ def _exit_when_orphaned(parent_pid: int) -> None:
 def execute_run(run_id: str, db_path: str, osm_path: str, fleet_dir: str, scenario: dict[str, Any],
                 parent_pid: int | None = None) -> None:
     """Worker-process entry: plan one scenario and store its results (or its error) in the database."""
+    # Its own process group: killing the run then also ends a solver program it started (CBC).
+    os.setpgrp()
     if parent_pid is not None:
         _exit_when_orphaned(parent_pid)
-    from app.schemas import ScenarioIn
-    from planner.errors import EvplanError
     from app.fleet_records import records_in_use
+    from app.schemas import ScenarioIn
+    from planner.errors import EvplanError, StorageError
     from planner.pipeline import plan_from_files
 
     store = Store(Path(db_path))
 
     def progress(fraction: float, message: str) -> None:
-        store.set_progress(run_id, 0.05 + 0.9 * fraction, message)
+        try:
+            store.set_progress(run_id, 0.05 + 0.9 * fraction, message)
+        except StorageError as exc:  # progress is best-effort: a busy or full database must not fail the run
+            log.warning("run %s: progress not stored: %s", run_id, exc)
 
     try:
         records, source = records_in_use(Path(fleet_dir), Path(db_path))
@@ -97,6 +102,15 @@ def _exit_reason(exitcode: int | None) -> str:
 class _Active:
     process: Any
     started: float
+
+
+def _kill(process: Any) -> None:
+    """End a worker and everything it started (its process group), then reap it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):  # already gone, or not yet its own group
+        process.kill()
+    process.join(timeout=5)
 
 
 class RunManager:
@@ -137,8 +151,7 @@ class RunManager:
             self._thread.join(timeout=10)
         with self._lock:
             for run_id, active in list(self._active.items()):
-                active.process.kill()
-                active.process.join(timeout=5)
+                _kill(active.process)
                 self.store.fail_run(run_id, "the service shut down while this run was running; submit it again")
             self._active.clear()
 
@@ -156,8 +169,7 @@ class RunManager:
             with self._lock:
                 active = self._active.pop(run_id, None)
                 if active:
-                    active.process.kill()
-                    active.process.join(timeout=5)
+                    _kill(active.process)
                 self.store.fail_run(run_id, "cancelled on request", status="cancelled")
         return self.store.get_run(run_id)
 
@@ -187,8 +199,7 @@ class RunManager:
                 proc = active.process
                 if proc.is_alive():
                     if self.time_limit_s and time.monotonic() - active.started > self.time_limit_s:
-                        proc.kill()
-                        proc.join(timeout=5)
+                        _kill(proc)
                         self.store.fail_run(run_id, f"time limit of {self.time_limit_s:g} s exceeded "
                                                     "(EVPLAN_RUN_TIME_LIMIT_S)")
                         del self._active[run_id]
@@ -215,7 +226,7 @@ class RunManager:
                 )
                 try:
                     proc.start()
-                except OSError as exc:
+                except Exception as exc:  # noqa: BLE001 - the run is marked running: record why it never started
                     self.store.fail_run(run.id, f"could not start a worker process: {exc}")
                     continue
                 self._active[run.id] = _Active(proc, time.monotonic())

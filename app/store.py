@@ -7,6 +7,7 @@ on the next start, with the reason.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import sqlite3
@@ -310,3 +311,29 @@ def _run(row: sqlite3.Row) -> RunRecord:
         started_at=row["started_at"],
         finished_at=row["finished_at"],
     )
+
+
+@contextmanager
+def data_dir_lock(data_dir: Path) -> Iterator[None]:
+    """Hold the data directory for one service process while the context lasts.
+
+    A second server on the same directory would, on start, mark the first one's runs as interrupted
+    and lose their results; it is refused instead. The lock ends with the process, even on SIGKILL.
+    """
+    path = Path(data_dir) / "evplan.lock"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = path.open("a+")
+    except OSError as exc:
+        raise StorageError(f"{path.parent}: cannot create the data directory's lock file ({exc.strerror or exc}); "
+                           "check that EVPLAN_DATA_DIR is writable") from None
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StorageError(f"{path.parent}: another evplan service is using this data directory; "
+                               "stop it or give this one its own EVPLAN_DATA_DIR") from None
+        yield
+    finally:
+        fh.close()
+

@@ -230,7 +230,7 @@ def _check_service_settings() -> None:
     from pydantic import ValidationError
 
     from app.core.config import Settings
-    from app.store import Store
+    from app.store import Store, data_dir_lock
 
     try:
         settings = Settings()
@@ -238,6 +238,8 @@ def _check_service_settings() -> None:
         problems = "; ".join(f"EVPLAN_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
         raise EvplanError(f"invalid service settings: {problems}") from None
     Store(settings.database_path)  # StorageError when the data directory or database cannot be used
+    with data_dir_lock(settings.data_dir):  # StorageError when another server holds the directory
+        pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:

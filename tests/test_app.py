@@ -549,3 +549,23 @@ def test_slow_request_times_out_as_a_problem() -> None:
     c = TestClient(TimeoutMiddleware(slow_app, timeout_s=0.05))
     body = _is_problem(c.get("/slow"), 504)
     assert "0.05 s" in body["detail"]
+
+
+def test_a_second_service_on_the_same_data_directory_is_refused(tmp_path: Path) -> None:
+    """A second server would mark the first one's runs as interrupted: it is refused, with the reason."""
+    import os
+    import subprocess
+    import sys
+
+    from app.store import data_dir_lock
+    from planner.errors import StorageError
+
+    with data_dir_lock(tmp_path):
+        with pytest.raises(StorageError, match="another evplan service"), data_dir_lock(tmp_path):
+            pass
+        done = subprocess.run([sys.executable, "-m", "planner", "serve", "--port", "1"], capture_output=True,
+                              text=True, env={**os.environ, "EVPLAN_DATA_DIR": str(tmp_path)}, timeout=120)
+        assert done.returncode == 2 and "another evplan service is using this data directory" in done.stderr
+        assert "Traceback" not in done.stderr
+    with data_dir_lock(tmp_path):  # released with its holder
+        pass
