@@ -168,7 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
             state.runs.start()
             state.reports = ReportService(state.store, lambda: state.fleet, cron=settings.report_cron,
-                                          timezone=settings.report_timezone)
+                                          timezone=settings.report_timezone, fleet_dir=settings.fleet_dir)
             state.reports.start()
             # Loading takes seconds: it runs in the background so /health answers at once and /ready says
             # when the service can plan; endpoints that need the data answer 503 until then.

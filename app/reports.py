@@ -10,6 +10,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -31,9 +32,11 @@ class RecordsNotLoadedError(EvplanError):
 class ReportService:
     """Builds reports from the records in use and keeps them; owns the report schedule."""
 
-    def __init__(self, store: Store, records: Callable[[], Any], *, cron: str, timezone: str) -> None:
+    def __init__(self, store: Store, records: Callable[[], Any], *, cron: str, timezone: str,
+                 fleet_dir: Path | None = None) -> None:
         self.store = store
         self._records = records
+        self.fleet_dir = fleet_dir  # whose targets.toml the report assesses (default: the shipped one)
         self.cron = cron or None
         self.timezone = timezone
         self._scheduler: BackgroundScheduler | None = None
@@ -43,12 +46,14 @@ class ReportService:
     def generate(self, trigger: str) -> dict[str, Any]:
         """Build a report now from the records in use and store it; returns its history entry."""
         from planner.report import build_report
+        from planner.targets import targets_for
 
         records = self._records()
         if records is None:
             raise RecordsNotLoadedError("the fleet records are still loading; retry in a few seconds")
         with self._lock:
-            report = build_report(records)
+            targets = targets_for(self.fleet_dir) if self.fleet_dir is not None else None
+            report = build_report(records, targets=targets)
             report_id = self.store.add_report(trigger, report.html, report.figures)
         entry = next(r for r in self.store.list_reports(limit=5) if r["id"] == report_id)
         log.info("fleet-share report %s built (%s)", report_id, trigger)

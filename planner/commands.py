@@ -57,7 +57,7 @@ def scenario_from_args(args: argparse.Namespace) -> Any:
 
 def run_plan_command(args: argparse.Namespace) -> int:
     """``evplan plan``: the main job on one network and one set of fleet records."""
-    from planner import fleet
+    from planner import fleet, targets
     from planner.pipeline import plan_from_files
     from planner.report import write_report
     from planner.siting.outputs import summary_table
@@ -80,7 +80,7 @@ def run_plan_command(args: argparse.Namespace) -> int:
     years = fleet.record_years(records)
     series = fleet.indicator_series(records.vehicles, records.activity, years=list(range(years[0], years[-1] + 1)))
     _write_json(json.loads(series.to_json(orient="records")), out / "fleet_indicators.json")
-    write_report(records, out_dir=out)
+    write_report(records, out_dir=out, targets=targets.targets_for(args.fleet_dir))
     if args.json:
         print(_json(done.summary))
         return 0
@@ -137,7 +137,7 @@ def _print_info(info: dict[str, Any]) -> None:
 
 def run_fleet_command(args: argparse.Namespace, *, data_dir: Path) -> int:
     """``evplan fleet ingest|indicators|targets|report``."""
-    from planner import fleet, fleet_store
+    from planner import fleet, fleet_store, targets
 
     if args.fleet_command == "ingest":
         db = args.db or data_dir / "evplan.sqlite"
@@ -154,14 +154,12 @@ def run_fleet_command(args: argparse.Namespace, *, data_dir: Path) -> int:
         print(_json(result) if args.json else _text_indicators(result))
         return 0
     if args.fleet_command == "targets":
-        from planner import targets
-
-        assessed = targets.assess_targets(records, year=args.year)
+        assessed = targets.assess_targets(records, year=args.year, targets=targets.targets_for(args.fleet_dir))
         print(_json(assessed) if args.json else targets.describe(assessed))
         return 0
     from planner.report import write_report
 
-    paths = write_report(records, out_dir=args.out)
+    paths = write_report(records, out_dir=args.out, targets=targets.targets_for(args.fleet_dir))
     for p in paths:
         print(f"wrote {p}")
     return 0

@@ -180,6 +180,12 @@ def load_target_set(path: Path | str = DEFAULT_TARGETS_FILE) -> TargetSet:
     )
 
 
+def targets_for(fleet_dir: Path | str) -> TargetSet:
+    """The targets of a records directory: its own ``targets.toml`` (another city's), else the shipped one."""
+    own = Path(fleet_dir) / "targets.toml"
+    return load_target_set(own if own.is_file() else DEFAULT_TARGETS_FILE)
+
+
 def load_targets(path: Path | str = DEFAULT_TARGETS_FILE) -> list[Target]:
     """The targets of a targets file, checked (see ``load_target_set``)."""
     return list(load_target_set(path).targets)

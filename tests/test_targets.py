@@ -447,3 +447,26 @@ def test_shipped_bus_gap_counts_the_non_ne_buses_in_service(shanwei_records, shi
     bus = next(a for a in shipped_assessed if a["indicator"] == "ne_bus_share")
     assert bus["latest_count"]["denominator"] == len(buses)
     assert bus["gap"]["vehicles_total"] == non_ne
+
+
+def test_a_records_directory_with_its_own_targets_file_is_assessed_against_it(tmp_path, capsys) -> None:
+    """Another city puts its targets.toml beside its records; every command reads that one."""
+    import json
+    import shutil
+
+    from planner import config
+    from planner.cli import main
+
+    city = tmp_path / "city"
+    shutil.copytree(config.FLEET_DIR, city)
+    text = (city / "targets.toml").read_text(encoding="utf-8")
+    (city / "targets.toml").write_text(text.replace("value = 0.30", "value = 0.95", 1), encoding="utf-8")
+    own = {t.id: t.value for t in targets.targets_for(city).targets}
+    assert own["ev_new_passenger_car_share_2030"] == 0.95
+    shipped = {t.id: t.value for t in targets.targets_for(tmp_path).targets}  # no file there: the shipped one
+    assert shipped["ev_new_passenger_car_share_2030"] == 0.30
+
+    assert main(["fleet", "targets", "--fleet-dir", str(city), "--json"]) == 0
+    assessed = {a["id"]: a for a in json.loads(capsys.readouterr().out)}
+    assert assessed["ev_new_passenger_car_share_2030"]["target_value"] == 0.95
+    assert assessed["ev_new_passenger_car_share_2030"]["status"] != "met"  # 44 % of new cars is not 95 %

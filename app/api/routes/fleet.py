@@ -95,8 +95,10 @@ def indicators(
         **problem_responses(400, 422, 503)},
 )
 def targets(
+    state: StateDep,
     records: FleetDep,
     year: Annotated[int | None, Query(ge=1990, le=2100,
                                       description="Assessment year; default: the latest year in the records.")] = None,
 ) -> list[dict[str, Any]]:
-    return planner_targets.assess_targets(records, year=year)
+    return planner_targets.assess_targets(records, year=year,
+                                          targets=planner_targets.targets_for(state.settings.fleet_dir))
