@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from planner import network as net
+from planner._io import write_text_atomic
 from planner.geo import write_geojson
 from planner.progress import silent, stderr_progress
 
@@ -21,10 +22,7 @@ def _json(obj: Any) -> str:
 
 
 def _write_json(obj: Any, path: Path) -> Path:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(_json(obj) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_text_atomic(path, _json(obj) + "\n")
 
 
 def _load_network(args: argparse.Namespace) -> net.RoadNetwork:

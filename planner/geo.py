@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+from planner._io import write_text_atomic
 
 #: Decimal places kept for coordinates: 1e-6 degree is about 0.1 m, finer than any OSM survey.
 COORD_DECIMALS = 6
@@ -42,15 +43,7 @@ def feature_collection(features: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 def write_geojson(collection: dict[str, Any], path: Path | str) -> Path:
     """Write a FeatureCollection as UTF-8 JSON, atomically (a crash never leaves half a file)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        json.dump(collection, fh, ensure_ascii=False, separators=(",", ":"))
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(path)
-    return path
+    return write_text_atomic(path, json.dumps(collection, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
 # GCJ-02 ("Mars coordinates") is the obfuscated datum Chinese map providers publish; this is the

@@ -11,7 +11,6 @@ import html
 import io
 import json
 import math
-import os
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from planner import targets as tg
+from planner._io import write_text_atomic
 
 #: What the shipped records are; shown on every report unless the records are known to be real.
 SHIPPED_DATA_NOTE = (
@@ -108,20 +108,7 @@ def write_report(records: Any, *, out_dir: Path | str, year: int | None = None,
         "report.json": json.dumps(report.figures, ensure_ascii=False, indent=2, allow_nan=False) + "\n",
         "report.csv": report.csv,
     }
-    return [_write_atomic(out / name, text) for name, text in texts.items()]
-
-
-def _write_atomic(path: Path, text: str) -> Path:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return [write_text_atomic(out / name, text) for name, text in texts.items()]
 
 
 def _json_default(obj: Any) -> Any:
