@@ -29,6 +29,7 @@ from shapely.geometry import LineString, MultiPoint, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from planner.errors import InputFileError, NetworkError
+from planner.geo import haversine_m
 
 XML_SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".osm.xml")
 PBF_SUFFIXES = (".osm.pbf", ".pbf")
@@ -429,16 +430,6 @@ def normalize_raw_graph(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
             a["length"] = float(length)
     out.add_edges_from((u, v, a) for u, v, a in zip(us, vs, attrs))
     return out
-
-
-EARTH_RADIUS_M = 6_371_008.8
-
-
-def haversine_m(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> Any:
-    """Great-circle distance in metres (mean Earth radius), vectorised."""
-    lon1, lat1, lon2, lat2 = map(np.radians, (lon1, lat1, lon2, lat2))
-    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(h, 1.0)))
 
 
 # ------------------------------------------------------------------------------------------ extract I/O

@@ -16,7 +16,8 @@ import numpy as np
 import shapely
 from shapely.geometry import LineString
 
-M_PER_DEG = 6_371_008.8 * math.pi / 180.0
+from planner.geo import M_PER_DEG
+
 #: A cut closer than this to an edge's end reuses the end node instead of splitting the edge.
 SAME_NODE_M = 1.0
 

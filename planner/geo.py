@@ -12,7 +12,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from planner._io import write_text_atomic
+
+#: Mean Earth radius (IUGG), m: the sphere every great-circle distance in evplan uses.
+EARTH_RADIUS_M = 6_371_008.8
+#: Metres per degree of latitude (and of longitude at the equator) on that sphere.
+M_PER_DEG = EARTH_RADIUS_M * math.pi / 180.0
 
 #: Decimal places kept for coordinates: 1e-6 degree is about 0.1 m, finer than any OSM survey.
 COORD_DECIMALS = 6
@@ -20,6 +27,13 @@ COORD_DECIMALS = 6
 
 def _pt(lon: float, lat: float) -> list[float]:
     return [round(float(lon), COORD_DECIMALS), round(float(lat), COORD_DECIMALS)]
+
+
+def haversine_m(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> Any:
+    """Great-circle distance in metres between WGS84 points (vectorised over numpy arrays)."""
+    lon1, lat1, lon2, lat2 = map(np.radians, (lon1, lat1, lon2, lat2))
+    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(h, 1.0)))
 
 
 def point_feature(lon: float, lat: float, properties: dict[str, Any]) -> dict[str, Any]:

@@ -54,7 +54,7 @@ from shapely.geometry.base import BaseGeometry
 
 from planner import _osm, _snap, config
 from planner.errors import InputFileError, NetworkError
-from planner.geo import feature_collection, line_feature, point_feature
+from planner.geo import feature_collection, haversine_m, line_feature, point_feature
 
 logger = logging.getLogger(__name__)
 
@@ -617,7 +617,7 @@ def _group_sides(sides: list[dict[str, Any]]) -> tuple[ServiceAreaSide, ...]:
         for i in range(len(members)):
             for j in range(i + 1, len(members)):
                 a, b = members[i]["el"], members[j]["el"]
-                if _osm.haversine_m(a.lon, a.lat, b.lon, b.lat) <= SERVICE_AREA_GROUP_KM * 1000:
+                if haversine_m(a.lon, a.lat, b.lon, b.lat) <= SERVICE_AREA_GROUP_KM * 1000:
                     graph.add_edge(i, j)
         groups.extend([members[i] for i in sorted(comp)] for comp in nx.connected_components(graph))
     out = []

@@ -13,11 +13,12 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from planner.geo import haversine_m
+
 #: Candidate kinds a scenario can draw on.
 CANDIDATE_KINDS = ("service_area", "interchange", "fuel", "parking", "town", "depot")
 #: Kinds open to the public, and so able to cover a town.
 PUBLIC_KINDS = frozenset({"interchange", "fuel", "parking", "town"})
-EARTH_RADIUS_KM = 6371.0088
 
 
 @dataclass(frozen=True)
@@ -98,9 +99,7 @@ class CorridorWindow:
 
 def haversine_km(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> Any:
     """Great-circle distance in km (vectorised over numpy arrays)."""
-    lon1, lat1, lon2, lat2 = map(np.radians, (lon1, lat1, lon2, lat2))
-    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(h))
+    return haversine_m(lon1, lat1, lon2, lat2) / 1000.0
 
 
 def compass(bearing_deg: float) -> str:
