@@ -38,6 +38,12 @@ def records_in_use(fleet_dir: Path, db_path: Path) -> tuple[Any, str]:
     return fleet.load_records(fleet_dir), "shipped"
 
 
+def reload_records(state: Any) -> None:
+    """Re-read the records in use into ``state`` (under its records lock: a concurrent upload waits)."""
+    with state.records_lock:
+        state.fleet, state.fleet_source = records_in_use(state.settings.fleet_dir, state.settings.database_path)
+
+
 #: Row issues listed in an upload's answer; ``issues_not_listed`` counts the rest (all are stored).
 MAX_ISSUES_LISTED = 1000
 
@@ -71,6 +77,5 @@ def ingest_upload(state: Any, saved: SavedUpload) -> dict[str, Any]:
     report.pop("db", None)  # a server path
     report = _rename_file(report, str(saved.path), saved.display_name)
     if not report.get("already_ingested"):
-        records, source = records_in_use(settings.fleet_dir, settings.database_path)
-        state.fleet, state.fleet_source = records, source
+        reload_records(state)
     return {**report, "file": saved.display_name, "size_bytes": saved.size_bytes, "records_source": state.fleet_source}

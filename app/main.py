@@ -48,12 +48,13 @@ class TimeoutMiddleware:
     Work handed to a thread finishes in the background; the client gets its answer on time.
     """
 
-    def __init__(self, app: ASGIApp, timeout_s: float) -> None:
+    def __init__(self, app: ASGIApp, timeout_s: float, exempt_paths: frozenset[str] = frozenset()) -> None:
         self.app = app
         self.timeout_s = timeout_s
+        self.exempt_paths = exempt_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path") in self.exempt_paths:
             await self.app(scope, receive, send)
             return
         started = False
@@ -99,8 +100,7 @@ async def _load(state: ServiceState) -> None:
         except (OSError, ValueError) as exc:
             log.warning("admin boundaries not loaded from %s: %s", settings.boundaries_path, exc)
     try:
-        state.fleet, state.fleet_source = await asyncio.to_thread(
-            fleet_records.records_in_use, settings.fleet_dir, settings.database_path)
+        await asyncio.to_thread(fleet_records.reload_records, state)
     except EvplanError as exc:
         log.error("loading the fleet records failed: %s", exc)
         state.load_errors["fleet"] = f"{type(exc).__name__}: {exc}"
@@ -158,6 +158,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state: ServiceState = app.state.evplan
         with data_dir_lock(settings.data_dir):  # one service process per data directory
+            # Uploads left by a process that died mid-ingest: their ingest never committed.
+            for stale in settings.upload_dir.glob("upload-*"):
+                stale.unlink(missing_ok=True)
             state.store = Store(settings.database_path)
             state.runs = RunManager(
                 state.store,
@@ -191,7 +194,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.evplan = ServiceState(settings=settings, key_hashes=settings.api_key_hashes())
-    app.add_middleware(TimeoutMiddleware, timeout_s=settings.request_timeout_s)
+    # An upload is bounded by EVPLAN_MAX_UPLOAD_MB instead: a slow link must not turn it into a 504
+    # while its ingest goes on committing in the background.
+    app.add_middleware(TimeoutMiddleware, timeout_s=settings.request_timeout_s,
+                       exempt_paths=frozenset({"/api/v1/fleet/records"}))
     if settings.cors_origin_list:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list,
                            allow_methods=["GET", "POST", "DELETE"], allow_headers=["X-API-Key", "Content-Type"],

@@ -82,10 +82,18 @@ def execute_run(run_id: str, db_path: str, osm_path: str, fleet_dir: str, scenar
         done.summary["fleet_records"] = source
         store.finish_run(run_id, done.summary, done.sites, done.coverage)
     except EvplanError as exc:
-        store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
+        store.fail_run(run_id, _public(f"{type(exc).__name__}: {exc}", db_path, osm_path, fleet_dir))
     except Exception as exc:  # noqa: BLE001 - a worker must record every failure before it exits
-        store.fail_run(run_id, f"internal error: {type(exc).__name__}: {exc}")
+        store.fail_run(run_id, _public(f"internal error: {type(exc).__name__}: {exc}", db_path, osm_path, fleet_dir))
         raise
+
+
+def _public(message: str, db_path: str, osm_path: str, fleet_dir: str) -> str:
+    """A run's error as anyone may read it: the service's own file paths replaced by what they are."""
+    for path, label in ((fleet_dir, "the fleet records"), (osm_path, "the road network file"),
+                        (db_path, "the service database"), (str(Path(db_path).parent), "the data directory")):
+        message = message.replace(str(Path(path).resolve()), label).replace(str(path), label)
+    return message
 
 
 def _exit_reason(exitcode: int | None) -> str:

@@ -569,3 +569,35 @@ def test_a_second_service_on_the_same_data_directory_is_refused(tmp_path: Path) 
         assert "Traceback" not in done.stderr
     with data_dir_lock(tmp_path):  # released with its holder
         pass
+
+
+def test_uploads_are_not_cut_by_the_request_timeout() -> None:
+    """An upload is bounded by its size limit: a slow link must not turn it into a 504 mid-ingest."""
+    from starlette.responses import PlainTextResponse
+
+    async def slowish_app(scope, receive, send):
+        await asyncio.sleep(0.3)
+        await PlainTextResponse("stored")(scope, receive, send)
+
+    c = TestClient(TimeoutMiddleware(slowish_app, timeout_s=0.05, exempt_paths=frozenset({"/api/v1/fleet/records"})))
+    assert c.post("/api/v1/fleet/records").text == "stored"
+    _is_problem(c.get("/api/v1/fleet/indicators"), 504)
+
+
+def test_start_up_removes_uploads_a_dead_process_left_behind(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", api_keys=KEY)
+    settings.upload_dir.mkdir(parents=True)
+    stale = settings.upload_dir / "upload-0123abcd.csv"
+    stale.write_text("vehicle_id\n")
+    with TestClient(create_app(settings)):
+        assert not stale.exists()
+
+
+def test_run_errors_do_not_show_the_services_file_paths(tmp_path: Path) -> None:
+    from app.runs import _public
+
+    db, osm, fleet_dir = tmp_path / "d" / "evplan.sqlite", tmp_path / "net.osm", tmp_path / "fleet"
+    message = f"InputFileError: {osm}: expected OSM XML; records in {fleet_dir}/vehicles.csv; db {db}"
+    public = _public(message, str(db), str(osm), str(fleet_dir))
+    assert str(tmp_path) not in public
+    assert "the road network file: expected OSM XML" in public and "the fleet records/vehicles.csv" in public

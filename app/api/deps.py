@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import threading
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -31,6 +32,8 @@ class ServiceState:
     reports: Any = None
     #: Why start-up loading failed, per part (``network``, ``fleet``); empty while loading or when fine.
     load_errors: dict[str, str] = field(default_factory=dict)
+    #: Held while the fleet records are ingested or re-read, so the newest store state always wins.
+    records_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def get_state(request: Request) -> ServiceState:
