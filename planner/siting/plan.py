@@ -426,8 +426,14 @@ def _solve_within_budget(
     """
     final = scenario.stage_years[-1]
     model_scenario = scenario
+    spent = 0.0
     for _ in range(BUDGET_ROUNDS):
-        open_stage, solve = _solve_model(model_scenario, cands, towns, windows, public, minutes)
+        try:
+            open_stage, solve = _solve_model(model_scenario, cands, towns, windows, public, minutes)
+        except InfeasibleError:
+            if model_scenario is scenario:
+                raise
+            break  # the tightened budget no longer fits: say so with the planner's own budget below
         sites, coverage = _size_and_cover(scenario, cands, towns, public, minutes, open_stage)
         if scenario.budget_cny is None:
             return sites, coverage, solve
