@@ -724,7 +724,9 @@ class _NearestNode:
     """Nearest graph node among those touching an edge that passes ``accept`` (all nodes if none do)."""
 
     def __init__(self, graph: nx.MultiDiGraph, accept: Any) -> None:
-        nodes = sorted({n for u, v, d in graph.edges(data=True) if accept(d) for n in (u, v)})
+        accepted = {n for u, v, d in graph.edges(data=True) if accept(d) for n in (u, v)}
+        # A network of expressways only still attaches its towns: to the nearest node of any kind.
+        nodes = sorted(accepted or graph.nodes)
         self.nodes = nodes
         if not nodes:
             self.tree = None
