@@ -699,3 +699,14 @@ def test_osmnx_download_path_writes_a_file_that_loads_the_same(tmp_path: Path) -
     assert sorted((p.name, p.county_code) for p in fetched.places) == sorted(
         (p.name, p.county_code) for p in original.places)
     assert Counter(p.kind for p in fetched.pois) == Counter(p.kind for p in original.pois)
+
+
+def test_an_expressway_only_network_still_attaches_its_towns(tmp_path: Path) -> None:
+    """With no local road, a town joins the nearest expressway node instead of being dropped."""
+    nodes = [(1, 115.00, 22.80, {}), (2, 115.05, 22.80, {}), (3, 115.10, 22.80, {}),
+             (9, 115.06, 22.79, {"place": "town", "name": "Lonely town"})]
+    ways = [(10, [1, 2, 3], {"highway": "motorway", "oneway": "no", "ref": "G15"})]
+    network = net.load_network(write_osm(tmp_path / "only.osm", nodes, ways), use_cache=False)
+    (town,) = network.places
+    assert town.name == "Lonely town" and town.node in network.graph
+    assert network.graph.nodes[town.node]["x"] == pytest.approx(115.05)
