@@ -7,15 +7,14 @@ without a traceback and end with exit code 2.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from planner import __version__, config
 from planner.errors import EvplanError
+from planner.geo import parse_bbox
 
 EPILOG = "Shipped data: the Shanwei network in data/osm/ and synthetic fleet records in data/fleet/ (see their READMEs)."
 
@@ -49,12 +48,9 @@ def _add_common_network(p: argparse.ArgumentParser) -> None:
 
 def _bbox(text: str) -> tuple[float, float, float, float]:
     try:
-        w, s, e, n = (float(v) for v in text.split(","))
+        return parse_bbox(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected W,S,E,N in degrees, got {text!r}") from exc
-    if not (w < e and s < n):
-        raise argparse.ArgumentTypeError(f"expected west < east and south < north, got {text!r}")
-    return (w, s, e, n)
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _years(text: str) -> tuple[int, ...]:
@@ -216,10 +212,6 @@ def _add_fleet_source(p: argparse.ArgumentParser) -> None:
 
 def _data_dir() -> Path:
     return Path(os.environ.get("EVPLAN_DATA_DIR", "var"))
-
-
-def _print_json(obj: Any) -> None:
-    print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 
 
 def _check_service_settings() -> None:

@@ -36,6 +36,17 @@ def haversine_m(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> Any:
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(h, 1.0)))
 
 
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """``west,south,east,north`` in WGS84 degrees; ValueError saying what was expected otherwise."""
+    try:
+        w, s, e, n = (float(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(f"expected west,south,east,north in degrees, got {text!r}") from None
+    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+        raise ValueError(f"expected west < east and south < north within WGS84 bounds, got {text!r}")
+    return (w, s, e, n)
+
+
 def point_feature(lon: float, lat: float, properties: dict[str, Any]) -> dict[str, Any]:
     """A GeoJSON Point feature at (lon, lat) in WGS84 degrees."""
     return {"type": "Feature", "geometry": {"type": "Point", "coordinates": _pt(lon, lat)}, "properties": properties}

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 
 from app.api.deps import NetworkDep, StateDep
 from app.schemas import PROBLEM_RESPONSES, GeoJSONResponse, geojson_responses, problem_responses
+from planner import geo
 from planner import network as planner_network
 
 router = APIRouter(prefix="/network", tags=["network"])
@@ -35,16 +36,10 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     if text is None:
         return None
 
-    def invalid(message: str) -> RequestValidationError:
-        return RequestValidationError([{"loc": ("query", "bbox"), "msg": message, "type": "value_error"}])
-
     try:
-        w, s, e, n = (float(v) for v in text.split(","))
-    except ValueError:
-        raise invalid(f"expected west,south,east,north in degrees, got {text!r}") from None
-    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
-        raise invalid(f"expected west < east and south < north within WGS84 bounds, got {text!r}")
-    return (w, s, e, n)
+        return geo.parse_bbox(text)
+    except ValueError as exc:
+        raise RequestValidationError([{"loc": ("query", "bbox"), "msg": str(exc), "type": "value_error"}]) from None
 
 
 @router.get(
