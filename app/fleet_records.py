@@ -23,7 +23,7 @@ class UploadRejectedError(EvplanError):
     """The uploaded file cannot be ingested (unreadable, wrong columns …); names the client's file."""
 
     def __init__(self, message: str, *, cause: EvplanError) -> None:
-        self.status_code = cause.status_code
+        self.cause_error = cause
         self.cause = type(cause).__name__
         super().__init__(message)
 

@@ -13,10 +13,60 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
-from planner.errors import EvplanError, InfeasibleError
+from app.reports import RecordsNotLoadedError
+from app.store import RunNotFinishedError
+from app.uploads import UnsupportedUploadError, UploadError, UploadTooLargeError
+from planner.errors import (
+    EvplanError,
+    InfeasibleError,
+    InputFileError,
+    NetworkError,
+    NoPlanInTimeError,
+    NotFoundError,
+    RecordError,
+    ScenarioError,
+    SolverError,
+    StorageError,
+)
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("evplan.app")
+
+
+#: The HTTP status of each error class: the one place where library errors meet HTTP. A class not listed
+#: takes the status of its nearest listed base class (``EvplanError``: 400).
+STATUS_BY_ERROR: dict[type[EvplanError], int] = {
+    EvplanError: 400,
+    InputFileError: 400,
+    NetworkError: 400,
+    RecordError: 400,
+    UploadError: 400,
+    ScenarioError: 422,
+    InfeasibleError: 422,
+    NoPlanInTimeError: 422,
+    NotFoundError: 404,
+    RunNotFinishedError: 409,
+    UploadTooLargeError: 413,
+    UnsupportedUploadError: 415,
+    SolverError: 500,
+    StorageError: 503,
+    RecordsNotLoadedError: 503,
+}
+
+
+def status_of(exc: EvplanError) -> int:
+    """The HTTP status for an evplan error: its own class's entry, else its nearest base class's.
+
+    An error that wraps another (``cause_error``, e.g. a rejected upload) answers with the status of
+    the error it wraps.
+    """
+    wrapped = getattr(exc, "cause_error", None)
+    if isinstance(wrapped, EvplanError):
+        return status_of(wrapped)
+    for cls in type(exc).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]  # type: ignore[index]
+    return 400
 
 
 def title_for(status: int) -> str:
@@ -78,7 +128,7 @@ def install(app: FastAPI) -> None:
             extra["cause"] = exc.cause  # type: ignore[attr-defined]
         if getattr(exc, "run_status", None):
             extra["run_status"] = exc.run_status  # type: ignore[attr-defined]
-        return problem(exc.status_code, title_of_error(exc), str(exc), instance=request.url.path,
+        return problem(status_of(exc), title_of_error(exc), str(exc), instance=request.url.path,
                        headers=getattr(exc, "headers", None), error=type(exc).__name__, **extra)
 
     @app.exception_handler(RequestValidationError)

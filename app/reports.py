@@ -26,8 +26,6 @@ JOB_ID = "fleet-share-report"
 class RecordsNotLoadedError(EvplanError):
     """The fleet records are not loaded yet, so no report can be built."""
 
-    status_code = 503
-
 
 class ReportService:
     """Builds reports from the records in use and keeps them; owns the report schedule."""

@@ -55,8 +55,6 @@ ACTIVE = ("queued", "running")
 class RunNotFinishedError(EvplanError):
     """A run's results were asked for before it succeeded (it is queued, running, failed or cancelled)."""
 
-    status_code = 409
-
     def __init__(self, message: str, run_status: str) -> None:
         self.run_status = run_status
         super().__init__(message)

@@ -30,20 +30,14 @@ PARQUET_MAGIC = b"PAR1"
 class UploadError(EvplanError):
     """The request does not carry one usable file."""
 
-    status_code = 400
-
 
 class UploadTooLargeError(EvplanError):
     """The upload is over EVPLAN_MAX_UPLOAD_MB; the connection is closed rather than drained."""
-
-    status_code = 413
     headers = {"Connection": "close"}
 
 
 class UnsupportedUploadError(EvplanError):
     """The request is not ``multipart/form-data``."""
-
-    status_code = 415
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Each repeat runs three fresh interpreters sharing one temporary ``EVPLAN_CACHE_D
 
 1. *cold*: the cache is empty, so the network is parsed from ``data/osm/shanwei.osm``;
 2. *warm*: the same stages with the processed network read from the cache;
-3. *CLI*: ``python -m planner plan --quiet`` with the warm cache, timed from outside — the
+3. *CLI*: ``python -m cli plan --quiet`` with the warm cache, timed from outside — the
    wall time a user meets, interpreter start and imports included (the 10 s goal).
 
 Stages 1 and 2 call ``planner.pipeline.plan_from_files`` (what ``evplan plan`` and the service run)
@@ -89,7 +89,7 @@ def _stages_worker(payload: dict[str, Any]) -> dict[str, Any]:
     cache_was_empty = not any(cache.iterdir()) if cache.exists() else True
     start = time.perf_counter()
     from planner import config, fleet
-    from planner.commands import _write_json
+    from cli._common import write_json as _write_json
     from planner.geo import write_geojson
     from planner.pipeline import plan_from_files
     from planner.report import write_report
@@ -150,10 +150,10 @@ def _profile_worker(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cli_run(cache_dir: Path, out_dir: Path) -> dict[str, float]:
-    """``python -m planner plan --quiet`` timed from outside; peak RSS of the child from wait4."""
+    """``python -m cli plan --quiet`` timed from outside; peak RSS of the child from wait4."""
     env = {**os.environ, "EVPLAN_CACHE_DIR": str(cache_dir)}
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "planner", "plan", "--quiet", "--out", str(out_dir)],
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "plan", "--quiet", "--out", str(out_dir)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     if hasattr(os, "wait4"):
         _, status, usage = os.wait4(proc.pid, 0)

@@ -1,6 +1,7 @@
 """One error hierarchy for evplan: every error a planner can act on is an ``EvplanError``.
 
-The service maps these once to RFC 9457 problem details; the CLI prints them and exits non-zero.
+The classes say what went wrong, never how an edge reports it: the service maps them to HTTP statuses
+in one table (``app/problems.py``), the CLI prints them and exits with code 2.
 """
 
 from __future__ import annotations
@@ -8,8 +9,6 @@ from __future__ import annotations
 
 class EvplanError(Exception):
     """Base of every error evplan raises on purpose; the message says what to do about it."""
-
-    status_code: int = 400
 
 
 class InputFileError(EvplanError, ValueError):
@@ -39,13 +38,9 @@ class RecordError(EvplanError, ValueError):
 class StorageError(EvplanError):
     """A database or data directory cannot be written (read-only, disk full, locked): retry once fixed."""
 
-    status_code = 503
-
 
 class InfeasibleError(EvplanError):
     """A model has no solution; ``reasons`` says which requirement cannot be met, and where."""
-
-    status_code = 422
 
     def __init__(self, message: str, reasons: list[str] | None = None) -> None:
         self.reasons = list(reasons or [])
@@ -54,12 +49,20 @@ class InfeasibleError(EvplanError):
 
 
 class SolverError(EvplanError, RuntimeError):
-    """The solver failed or stopped without any feasible answer."""
+    """The solver program failed (crashed, missing, unreadable answer): not the user's doing."""
 
-    status_code = 500
+
+class NoPlanInTimeError(SolverError):
+    """The solver stopped at its time limit before finding any feasible plan: raise the time limit."""
 
 
 class NotFoundError(EvplanError, LookupError):
     """An object asked for by id does not exist."""
 
-    status_code = 404
+
+class ScenarioError(EvplanError, ValueError):
+    """A scenario option is out of range or inconsistent; ``option`` names it as the user spelled it."""
+
+    def __init__(self, message: str, *, option: str | None = None) -> None:
+        self.option = option
+        super().__init__(message)

@@ -563,7 +563,7 @@ def test_a_second_service_on_the_same_data_directory_is_refused(tmp_path: Path) 
     with data_dir_lock(tmp_path):
         with pytest.raises(StorageError, match="another evplan service"), data_dir_lock(tmp_path):
             pass
-        done = subprocess.run([sys.executable, "-m", "planner", "serve", "--port", "1"], capture_output=True,
+        done = subprocess.run([sys.executable, "-m", "cli", "serve", "--port", "1"], capture_output=True,
                               text=True, env={**os.environ, "EVPLAN_DATA_DIR": str(tmp_path)}, timeout=120)
         assert done.returncode == 2 and "another evplan service is using this data directory" in done.stderr
         assert "Traceback" not in done.stderr

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from planner.cli import build_parser, main
+from cli.main import build_parser, main
 
 
 @pytest.mark.parametrize(
@@ -38,8 +38,8 @@ def test_every_documented_subcommand_exists() -> None:
     assert set(sub.choices) == {"plan", "network", "fleet", "serve"}
 
 
-def test_python_dash_m_planner_is_the_same_cli() -> None:
-    done = subprocess.run([sys.executable, "-m", "planner", "--version"], capture_output=True, text=True)
+def test_python_dash_m_cli_is_the_same_cli() -> None:
+    done = subprocess.run([sys.executable, "-m", "cli", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.startswith("evplan ")
 
 

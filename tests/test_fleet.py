@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner import config, fleet
-from planner.cli import main
+from cli.main import main
 from planner.errors import InputFileError, RecordError
 
 COLUMNS = ["vehicle_id", "vehicle_class", "powertrain", "registered_on", "deregistered_on", "county_code",

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from planner import config, fleet, fleet_store
-from planner.cli import main
+from cli.main import main
 from planner.errors import InputFileError, RecordError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from scipy.optimize import linprog
 
 from planner.errors import InfeasibleError, InputFileError
 from planner.siting import models
-from planner.siting._orlib import read_cap, read_optima, read_pmed, read_scp
+from tests.support.orlib import read_cap, read_optima, read_pmed, read_scp
 from planner.siting.models import (
     SolverOptions,
     capacitated_facility_location,
@@ -25,10 +25,11 @@ from planner.siting.models import (
     solve_problem,
 )
 
-BENCHMARKS = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks"
-PMED = BENCHMARKS / "orlib-pmed"
-SCP = BENCHMARKS / "orlib-scp"
-CAP = BENCHMARKS / "orlib-cap"
+#: OR-Library instances and optima carried in the repository (tests/data/orlib/README.md: sources, licence).
+ORLIB = Path(__file__).resolve().parent / "data" / "orlib"
+PMED = ORLIB / "pmed"
+SCP = ORLIB / "scp"
+CAP = ORLIB / "cap"
 SOLVERS = ("highs", "cbc")
 
 # Proven optima of OR-Library set covering (orlib-scp/OPTIMA.md: Caprara, Fischetti & Toth 1999).

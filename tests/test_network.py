@@ -22,7 +22,7 @@ from shapely.geometry import Point, Polygon, mapping
 
 from planner import config
 from planner import network as net
-from planner.cli import main
+from cli.main import main
 from planner.errors import InputFileError, NetworkError
 
 LAT_EAST = 22.7998  # eastbound carriageway (south)

@@ -10,7 +10,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from planner.cli import main
+from cli.main import main
 from planner.siting.candidates import haversine_km, motorway_graph
 from planner.siting.plan import Scenario
 

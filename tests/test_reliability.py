@@ -43,7 +43,7 @@ from app.core.config import Settings
 from app.main import create_app
 from app.store import Store
 from planner import config, fleet_store
-from planner.cli import main
+from cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"

@@ -1,4 +1,4 @@
-"""The real service: ``python -m planner serve`` (uvicorn on a free loopback port), end to end over HTTP.
+"""The real service: ``python -m cli serve`` (uvicorn on a free loopback port), end to end over HTTP.
 
 A siting run is submitted, polled to success and its GeoJSON fetched; an oversize upload is refused
 before its body is read; and a server killed with SIGKILL while a run is in flight marks that run
@@ -35,7 +35,7 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """``python -m planner serve`` in a subprocess with its own data directory and API key."""
+    """``python -m cli serve`` in a subprocess with its own data directory and API key."""
 
     def __init__(self, data_dir: Path, log_path: Path, **env: str) -> None:
         self.data_dir = data_dir
@@ -60,7 +60,7 @@ class LiveServer:
                "PYTHONUNBUFFERED": "1", **self.extra_env}
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "planner", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + SERVER_START_S

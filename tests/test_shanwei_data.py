@@ -23,7 +23,7 @@ from shapely.geometry import LineString, Point, shape
 from planner.geo import wgs84_to_gcj02
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+SOURCES = ROOT / "data" / "sources"
 OSM_DIR = ROOT / "data" / "osm"
 OSM_FILE = OSM_DIR / "shanwei.osm"
 BOUNDARY_FILE = OSM_DIR / "shanwei_boundaries.geojson"
@@ -71,9 +71,9 @@ def test_boundaries_are_valid_wgs84_polygons_of_the_city_and_its_counties(bounda
     assert county_area == pytest.approx(city.area, rel=0.005)
 
 
-def test_boundaries_are_the_shared_gcj02_data_shifted_to_wgs84(boundaries) -> None:
-    """Each shipped vertex, shifted forward to GCJ-02, is a vertex of the shared source file."""
-    source = shape(json.loads((SHARED / "data" / "shanwei-boundaries" / "441523.geojson").read_text()))
+def test_boundaries_are_the_source_gcj02_data_shifted_to_wgs84(boundaries) -> None:
+    """Each shipped vertex, shifted forward to GCJ-02, is a vertex of the source file in data/sources."""
+    source = shape(json.loads((SOURCES / "shanwei-boundaries" / "441523.geojson").read_text()))
     source_vertices = shapely.points(shapely.get_coordinates(source))
     tree = shapely.STRtree(source_vertices)
     _, shipped = boundaries["441523"]
@@ -238,7 +238,7 @@ def test_changshawan_sits_at_its_published_coordinate(osm) -> None:
 def test_build_script_regenerates_identical_files(tmp_path: Path) -> None:
     script = OSM_DIR / "build_shanwei_osm.py"
     subprocess.run(
-        [sys.executable, str(script), "--shared", str(SHARED), "--out-dir", str(tmp_path)],
+        [sys.executable, str(script), "--sources", str(SOURCES), "--out-dir", str(tmp_path)],
         check=True, capture_output=True, cwd=tmp_path, timeout=300,
     )
     for name in ("shanwei.osm", "shanwei_boundaries.geojson"):

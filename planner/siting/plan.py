@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pulp
 
-from planner.errors import InfeasibleError, SolverError
+from planner.errors import InfeasibleError, NoPlanInTimeError
 from planner.progress import ProgressCallback, StepTimer, silent
 from planner.routing import costs_from, to_csr
 from planner.siting.candidates import (
@@ -557,7 +557,7 @@ def _solve_model(
             )
         raise InfeasibleError("The solver proved that no plan meets every requirement", reasons)
     if not result.has_solution:
-        raise SolverError(
+        raise NoPlanInTimeError(
             f"{result.solver} found no plan within the time limit of {scenario.solver.time_limit_s} s "
             f"(status {result.status}); raise --time-limit-s or relax --mip-gap"
         )

@@ -239,15 +239,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "plan":
-            from planner.commands import run_plan_command
+            from cli.plan import run_plan_command
 
             return run_plan_command(args)
         if args.command == "network":
-            from planner.commands import run_network_command
+            from cli.network import run_network_command
 
             return run_network_command(args)
         if args.command == "fleet":
-            from planner.commands import run_fleet_command
+            from cli.fleet import run_fleet_command
 
             return run_fleet_command(args, data_dir=_data_dir())
         if args.command == "serve":
