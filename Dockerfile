@@ -12,6 +12,7 @@ WORKDIR /opt/evplan
 COPY pyproject.toml README.md ./
 COPY planner ./planner
 COPY app ./app
+COPY cli ./cli
 COPY data ./data
 RUN pip install --no-cache-dir . \
     && useradd --system --create-home --uid 10001 evplan \

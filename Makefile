@@ -6,12 +6,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= out
 
-.PHONY: demo test bench serve clean help
+.PHONY: demo test test-deps bench soak serve clean help
 
 help:
 	@echo "make demo   - install into .venv and run the main job on the shipped Shanwei data (writes $(OUT)/)"
-	@echo "make test   - install into .venv with the dev and bench extras and run the whole test suite"
+	@echo "make test   - install into .venv with the dev and bench extras (and Chromium and a CJK font from Debian"
+	@echo "              when run as root or with passwordless sudo) and run the whole test suite"
 	@echo "make bench  - run the benchmarks in bench/ (prints a table, writes bench/results.json)"
+	@echo "make soak   - a few minutes of mixed load on a loopback evplan serve: errors, p50/p99, rows lost"
 	@echo "make serve  - start the API and map page on http://127.0.0.1:8000"
 
 $(BIN)/python:
@@ -29,11 +31,19 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 demo: $(VENV)/.installed
 	$(BIN)/evplan plan --out $(OUT)
 
-test: $(VENV)/.installed-dev
+test: test-deps $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
+
+# Debian packages the tests need (Chromium, a CJK font): checked first, so a missing one stops at once.
+test-deps:
+	./scripts/test-deps
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench
+
+# Not part of `make test`: about 2 minutes of load on loopback (bench/soak.py; SOAK_ARGS=--help for options).
+soak: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 serve: $(VENV)/.installed
 	$(BIN)/evplan serve

@@ -11,12 +11,15 @@ submitted again after an upload is planned again rather than answered from the s
 
 from __future__ import annotations
 
+from operator import methodcaller
 from pathlib import Path
 from typing import Any
 
-from app.uploads import SavedUpload
-from planner import fleet, fleet_store
+from app.uploads import SavedUpload, run_within
+from planner import fleet
 from planner.errors import EvplanError, RecordError
+from planner.fleet import FleetRecords
+from planner.fleet import store as fleet_store
 
 
 class UploadRejectedError(EvplanError):
@@ -28,7 +31,7 @@ class UploadRejectedError(EvplanError):
         super().__init__(message)
 
 
-def records_in_use(fleet_dir: Path, db_path: Path) -> tuple[Any, str]:
+def records_in_use(fleet_dir: Path, db_path: Path) -> tuple[FleetRecords, str]:
     """The records the service answers from, and their source: ``"store"`` or ``"shipped"``."""
     if Path(db_path).exists():
         try:
@@ -66,8 +69,10 @@ def ingest_upload(state: Any, saved: SavedUpload) -> dict[str, Any]:
     """
     settings = state.settings
     try:
-        report = fleet_store.ingest_file(settings.database_path, saved.path, source_name=saved.display_name,
-                                         fleet_dir=settings.fleet_dir).to_dict(max_issues=MAX_ISSUES_LISTED)
+        # In a child process with a wall-clock budget: past it the ingest is killed and the store is untouched.
+        report = run_within(settings.ingest_time_limit_s, fleet_store.ingest_file, settings.database_path, saved.path,
+                            source_name=saved.display_name, fleet_dir=settings.fleet_dir,
+                            then=methodcaller("to_dict", max_issues=MAX_ISSUES_LISTED))
     except EvplanError as exc:
         message = (str(exc).replace(str(saved.path), saved.display_name).replace(saved.path.name, saved.display_name)
                    .replace(str(settings.database_path), "the service database"))

@@ -14,15 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import xstatic.pkg.leaflet as xstatic_leaflet
+from swagger_ui_bundle import swagger_ui_path
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import fleet_records, problems
 from app.api.deps import ServiceState, require_read_key
 from app.api.routes import fleet, health, network, pages, reports, siting
-from app.api.routes.pages import WEB_DIR
+from app.api.routes.pages import SWAGGER_UI_URL, WEB_DIR
 from app.core.config import Settings, get_settings
 from app.reports import ReportService
 from app.runs import RunManager
@@ -73,6 +75,70 @@ class TimeoutMiddleware:
                                         f"the request took longer than {self.timeout_s:g} s (EVPLAN_REQUEST_TIMEOUT_S)",
                                         instance=scope.get("path"))
             await response(scope, receive, send)
+
+
+#: Endpoints that take a file: their bodies are bounded by EVPLAN_MAX_UPLOAD_MB (app/uploads.py) instead of the
+#: JSON limit, and their time by the ingest budget (EVPLAN_INGEST_TIME_LIMIT_S) instead of the request timeout.
+UPLOAD_PATHS = frozenset({"/api/v1/fleet/records"})
+
+
+class BodyTooLargeError(StarletteHTTPException):
+    """A request body passed the limit while it was read; answered as a 413 problem."""
+
+
+class BodyLimitMiddleware:
+    """Refuse a request body over ``max_bytes`` with ``413`` problem+json before any of it is parsed (pure ASGI).
+
+    A declared Content-Length over the limit is answered from the headers alone; a chunked (or
+    under-declared) body is counted as it streams in and refused at the first chunk past the limit, so
+    no more than the limit plus one chunk is ever held. The connection is closed rather than drained.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, exempt_paths: frozenset[str] = frozenset(),
+                 setting: str = "EVPLAN_MAX_JSON_BODY_MB") -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.exempt_paths = exempt_paths
+        self.detail = (f"the request body is larger than the limit of {max_bytes / 1e6:g} MB ({setting}); "
+                       "nothing was read")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") in self.exempt_paths:
+            await self.app(scope, receive, send)
+            return
+        declared = next((v for k, v in scope.get("headers", ()) if k == b"content-length"), None)
+        if declared is not None and declared.strip().isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # FastAPI re-raises an HTTPException met while reading the body: the problem handler answers.
+                    raise BodyTooLargeError(413, self.detail, headers={"Connection": "close"})
+            return message
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_tracking)
+        except BodyTooLargeError:
+            if started:
+                raise
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problems.problem(413, "Content Too Large", self.detail, instance=scope.get("path"),
+                                    headers={"Connection": "close"})
+        await response(scope, receive, send)
 
 
 def read_geojson(path: Path) -> dict[str, Any]:
@@ -182,6 +248,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 loading.cancel()
                 state.reports.stop()
                 state.runs.stop()
+                state.store.close()
 
     app = FastAPI(
         title="evplan",
@@ -192,12 +259,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "Errors are RFC 9457 problem details (`application/problem+json`) with field-level `errors`.",
         openapi_tags=OPENAPI_TAGS,
         lifespan=lifespan,
+        docs_url=None,  # served by app/api/routes/pages.py from a local Swagger UI (the default uses a CDN)
+        redoc_url=None,
     )
     app.state.evplan = ServiceState(settings=settings, key_hashes=settings.api_key_hashes())
-    # An upload is bounded by EVPLAN_MAX_UPLOAD_MB instead: a slow link must not turn it into a 504
-    # while its ingest goes on committing in the background.
-    app.add_middleware(TimeoutMiddleware, timeout_s=settings.request_timeout_s,
-                       exempt_paths=frozenset({"/api/v1/fleet/records"}))
+    # Every body is bounded before it is parsed: JSON by EVPLAN_MAX_JSON_BODY_MB, uploads by EVPLAN_MAX_UPLOAD_MB.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_json_body_bytes, exempt_paths=UPLOAD_PATHS)
+    # An upload is bounded by EVPLAN_MAX_UPLOAD_MB and EVPLAN_INGEST_TIME_LIMIT_S instead: a slow link must not
+    # turn it into a 504 while its ingest goes on committing in the background.
+    app.add_middleware(TimeoutMiddleware, timeout_s=settings.request_timeout_s, exempt_paths=UPLOAD_PATHS)
     if settings.cors_origin_list:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list,
                            allow_methods=["GET", "POST", "DELETE"], allow_headers=["X-API-Key", "Content-Type"],
@@ -209,6 +279,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (siting.router, network.router, fleet.router, reports.router):
         app.include_router(router, prefix="/api/v1", dependencies=[Depends(require_read_key)])
     app.mount("/static/leaflet", StaticFiles(directory=xstatic_leaflet.BASE_DIR), name="leaflet")
+    app.mount(SWAGGER_UI_URL, StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="web")
     _openapi_with_problems(app, read_requires_key=settings.read_requires_key)
     return app

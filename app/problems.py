@@ -15,7 +15,7 @@ from starlette.routing import Match, Mount
 
 from app.reports import RecordsNotLoadedError
 from app.store import RunNotFinishedError
-from app.uploads import UnsupportedUploadError, UploadError, UploadTooLargeError
+from app.uploads import IngestInterruptedError, UnsupportedUploadError, UploadError, UploadTooLargeError
 from planner.errors import (
     EvplanError,
     InfeasibleError,
@@ -50,6 +50,7 @@ STATUS_BY_ERROR: dict[type[EvplanError], int] = {
     UnsupportedUploadError: 415,
     SolverError: 500,
     StorageError: 503,
+    IngestInterruptedError: 503,
     RecordsNotLoadedError: 503,
 }
 
@@ -128,7 +129,10 @@ def install(app: FastAPI) -> None:
             extra["cause"] = exc.cause  # type: ignore[attr-defined]
         if getattr(exc, "run_status", None):
             extra["run_status"] = exc.run_status  # type: ignore[attr-defined]
-        return problem(status_of(exc), title_of_error(exc), str(exc), instance=request.url.path,
+        # No server path in an answer, whichever layer wrote the message (e.g. the fleet store's own path).
+        settings = getattr(getattr(request.app.state, "evplan", None), "settings", None)
+        detail = settings.public_text(str(exc)) if settings is not None else str(exc)
+        return problem(status_of(exc), title_of_error(exc), detail, instance=request.url.path,
                        headers=getattr(exc, "headers", None), error=type(exc).__name__, **extra)
 
     @app.exception_handler(RequestValidationError)

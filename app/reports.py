@@ -1,4 +1,4 @@
-"""Fleet-share reports: built by ``planner.report`` on a cron schedule and on demand, kept in the store.
+"""Fleet-share reports: built by ``planner.fleet.report`` on a cron schedule and on demand, kept in the store.
 
 The schedule runs in-process (APScheduler 3 ``BackgroundScheduler``), so the service must run as one
 process for each scheduled report to be made once.
@@ -18,6 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from app.store import Store
 from planner.errors import EvplanError
+from planner.fleet import FleetRecords
 
 log = logging.getLogger("evplan.reports")
 JOB_ID = "fleet-share-report"
@@ -30,7 +31,7 @@ class RecordsNotLoadedError(EvplanError):
 class ReportService:
     """Builds reports from the records in use and keeps them; owns the report schedule."""
 
-    def __init__(self, store: Store, records: Callable[[], Any], *, cron: str, timezone: str,
+    def __init__(self, store: Store, records: Callable[[], FleetRecords | None], *, cron: str, timezone: str,
                  fleet_dir: Path | None = None) -> None:
         self.store = store
         self._records = records
@@ -43,14 +44,16 @@ class ReportService:
 
     def generate(self, trigger: str) -> dict[str, Any]:
         """Build a report now from the records in use and store it; returns its history entry."""
-        from planner.report import build_report
-        from planner.targets import targets_for
+        from planner import config
+        from planner.fleet.report import build_report
+        from planner.fleet.targets import load_target_set, targets_for
 
         records = self._records()
         if records is None:
             raise RecordsNotLoadedError("the fleet records are still loading; retry in a few seconds")
         with self._lock:
-            targets = targets_for(self.fleet_dir) if self.fleet_dir is not None else None
+            targets = (targets_for(self.fleet_dir, default=config.TARGETS_FILE) if self.fleet_dir is not None
+                       else load_target_set(config.TARGETS_FILE))
             report = build_report(records, targets=targets)
             report_id = self.store.add_report(trigger, report.html, report.figures)
         entry = next(r for r in self.store.list_reports(limit=5) if r["id"] == report_id)

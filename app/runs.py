@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from app.store import RunRecord, Store
-from planner import fleet_store
+from planner.fleet import store as fleet_store
+from planner.siting.scenario import OptionValues
 
 log = logging.getLogger("evplan.runs")
 
@@ -30,7 +31,7 @@ log = logging.getLogger("evplan.runs")
 PARENT_CHECK_S = 1.0
 
 
-def scenario_key(scenario: dict[str, Any], osm_path: Path, fleet_dir: Path, db_path: Path) -> str:
+def scenario_key(scenario: OptionValues, osm_path: Path, fleet_dir: Path, db_path: Path) -> str:
     """Identity of a run: the normalised scenario and the inputs it reads — the files (name, size,
     mtime) and the uploaded fleet files in the store (their sha256), which a run plans with."""
 
@@ -55,17 +56,22 @@ def _exit_when_orphaned(parent_pid: int) -> None:
     threading.Thread(target=watch, name="evplan-parent-watch", daemon=True).start()
 
 
-def execute_run(run_id: str, db_path: str, osm_path: str, fleet_dir: str, scenario: dict[str, Any],
+def execute_run(run_id: str, db_path: str, osm_path: str, fleet_dir: str, scenario: OptionValues,
                 parent_pid: int | None = None) -> None:
-    """Worker-process entry: plan one scenario and store its results (or its error) in the database."""
+    """Worker-process entry: run the main job on one scenario and store its results (or its error).
+
+    The run writes the same files as ``evplan plan`` to ``run_output_dir`` and stores the sites,
+    coverage and summary in the database, from which the API serves them.
+    """
     # Its own process group: killing the run then also ends a solver program it started (CBC).
     os.setpgrp()
     if parent_pid is not None:
         _exit_when_orphaned(parent_pid)
     from app.fleet_records import records_in_use
-    from app.schemas import ScenarioIn
+    from planner import config
     from planner.errors import EvplanError, StorageError
-    from planner.pipeline import plan_from_files
+    from planner.pipeline import run_main_job
+    from planner.siting.scenario import scenario_from_options
 
     store = Store(Path(db_path))
 
@@ -76,9 +82,12 @@ def execute_run(run_id: str, db_path: str, osm_path: str, fleet_dir: str, scenar
             log.warning("run %s: progress not stored: %s", run_id, exc)
 
     try:
+        # The checks of the API's body again (a stored scenario may predate them): a ScenarioError is
+        # the user's, reported like any other evplan error below.
+        plan_scenario = scenario_from_options(scenario)
         records, source = records_in_use(Path(fleet_dir), Path(db_path))
-        done = plan_from_files(osm_path, fleet_dir, ScenarioIn.model_validate(scenario).to_scenario(),
-                               records=records, progress=progress)
+        done = run_main_job(osm_path, fleet_dir, plan_scenario, run_output_dir(Path(db_path), run_id),
+                            default_targets=config.FLEET_DIR / "targets.toml", records=records, progress=progress)
         done.summary["fleet_records"] = source
         store.finish_run(run_id, done.summary, done.sites, done.coverage)
     except EvplanError as exc:
@@ -86,6 +95,11 @@ def execute_run(run_id: str, db_path: str, osm_path: str, fleet_dir: str, scenar
     except Exception as exc:  # noqa: BLE001 - a worker must record every failure before it exits
         store.fail_run(run_id, _public(f"internal error: {type(exc).__name__}: {exc}", db_path, osm_path, fleet_dir))
         raise
+
+
+def run_output_dir(db_path: Path, run_id: str) -> Path:
+    """Where a run writes the files of ``evplan plan`` (``planner.pipeline.OUTPUT_FILES``): beside the database."""
+    return Path(db_path).parent / "runs" / run_id
 
 
 def _public(message: str, db_path: str, osm_path: str, fleet_dir: str) -> str:
@@ -163,7 +177,7 @@ class RunManager:
                 self.store.fail_run(run_id, "the service shut down while this run was running; submit it again")
             self._active.clear()
 
-    def submit(self, scenario: dict[str, Any]) -> tuple[RunRecord, bool]:
+    def submit(self, scenario: OptionValues) -> tuple[RunRecord, bool]:
         """Queue a scenario; the same scenario on the same inputs returns the stored run instead."""
         key = scenario_key(scenario, self.osm_path, self.fleet_dir, self.store.path)
         run, created = self.store.create_run(key, scenario)

@@ -2,77 +2,95 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    create_model,
+    field_validator,
+)
 
-from planner.siting.candidates import CANDIDATE_KINDS
-from planner.siting.plan import Scenario, scenario_from_options
+from planner.siting.scenario import (
+    MAX_STAGES,
+    OPTIONS,
+    Option,
+    Scenario,
+    check_options,
+    scenario_from_options,
+)
 
 
-class ScenarioIn(BaseModel):
-    """A siting scenario; every field has the default of ``evplan plan``."""
-
+class _ScenarioBase(BaseModel):
     # Strict: JSON `false` or `"50"` is refused as the schema says, not read as 0 or 50.
     model_config = ConfigDict(
         extra="forbid",
         strict=True,
         json_schema_extra={
             "examples": [
-                {"stage_years": [2025, 2030], "range_margin_km": 50, "drive_time_min": 30, "power_kw": 120,
-                 "min_chargers_per_service_area": 3, "budget_cny": None,
+                {"stage_years": [2025, 2030], "range_margin_km": 50, "drive_time_min": 30, "dc_power_kw": 120,
+                 "min_chargers_per_station": 3, "budget_cny": None,
                  "candidate_kinds": ["service_area", "interchange", "fuel", "parking", "town", "depot"]}
             ]
         },
     )
 
-    stage_years: list[int] = Field([2025, 2030], min_length=1, max_length=6,
-                                   description="Stage years, increasing; later stages keep earlier sites.")
-    range_margin_km: float = Field(50.0, gt=0, le=1000, description="Longest motorway stretch without a charger, km.")
-    drive_time_min: float = Field(30.0, gt=0, le=600, description="Town coverage threshold, minutes of driving.")
-    town_coverage_from: int | None = Field(2030, description="First stage year in which every town must be covered.")
-    power_kw: float = Field(120.0, gt=0, le=1000, description="DC power per standard connector, kW.")
-    high_power_kw: float = Field(360.0, gt=0, le=2000, description="Power of a high-power connector, kW.")
-    min_chargers_per_service_area: int = Field(3, ge=1, le=500,
-                                               description="Minimum chargers per station (GB/T 50966-2024: 3).")
-    max_wait_probability: float = Field(0.2, gt=0, lt=1, description="Peak-hour chance that an EV waits (Erlang C).")
-    budget_cny: float | None = Field(None, gt=0, description="Capital budget for the final stage, CNY.")
-    candidate_kinds: list[Literal["service_area", "interchange", "fuel", "parking", "town", "depot"]] = Field(
-        list(CANDIDATE_KINDS), min_length=1, description="Candidate kinds to use."
-    )
-    solver: Literal["highs", "cbc"] = Field("highs", description="MILP solver.")
-    time_limit_s: float = Field(60.0, gt=0, le=3600, description="Solver time limit, seconds.")
-
-    @field_validator("stage_years")
-    @classmethod
-    def _increasing(cls, v: list[int]) -> list[int]:
-        if v != sorted(set(v)) or not all(2000 <= y <= 2100 for y in v):
-            raise ValueError("stage years must be distinct, increasing and between 2000 and 2100")
-        return v
-
-    @field_validator("candidate_kinds")
-    @classmethod
-    def _canonical_kinds(cls, v: list[str]) -> list[str]:
-        # One order and no repeats, so the same choice of kinds is the same scenario (and the same stored run).
-        return [k for k in CANDIDATE_KINDS if k in v]
-
     def to_scenario(self) -> Scenario:
         """The planner's scenario for this request."""
-        return scenario_from_options(
-            stage_years=self.stage_years,
-            range_margin_km=self.range_margin_km,
-            drive_time_min=self.drive_time_min,
-            town_coverage_from=self.town_coverage_from,
-            budget_cny=self.budget_cny,
-            candidate_kinds=self.candidate_kinds,
-            power_kw=self.power_kw,
-            high_power_kw=self.high_power_kw,
-            min_chargers=self.min_chargers_per_service_area,
-            max_wait_probability=self.max_wait_probability,
-            solver=self.solver,
-            time_limit_s=self.time_limit_s,
-        )
+        return scenario_from_options(self.model_dump())
+
+
+def _annotation(opt: Option) -> Any:
+    """The field's type with the option's bounds, so that the OpenAPI schema states them."""
+    bounds: dict[str, float] = {}
+    if opt.low is not None:
+        bounds["gt" if opt.low_exclusive else "ge"] = opt.low
+    if opt.high is not None:
+        bounds["le"] = opt.high
+    kind: Any
+    if opt.kind == "number":
+        kind = Annotated[float, Field(allow_inf_nan=False, **bounds)]
+    elif opt.kind in ("integer", "year"):
+        kind = Annotated[int, Field(**bounds)]
+    elif opt.kind == "years":
+        kind = Annotated[list[Annotated[int, Field(**bounds)]],
+                         Field(min_length=1, max_length=MAX_STAGES, json_schema_extra={"uniqueItems": True})]
+    elif opt.kind == "kinds":
+        kind = Annotated[list[Literal[opt.choices]], Field(min_length=1)]  # type: ignore[valid-type]
+    else:
+        kind = Literal[opt.choices]  # type: ignore[valid-type]
+    return kind | None if opt.optional else kind
+
+
+def _field(opt: Option) -> tuple[Any, Any]:
+    default = list(opt.default) if isinstance(opt.default, tuple) else opt.default
+    unit = f" Unit: {opt.unit}." if opt.unit else ""
+    description = f"{opt.help[0].upper()}{opt.help[1:]}.{unit} Allowed: {opt.range_text()}."
+    return _annotation(opt), Field(default, description=description)
+
+
+def _check(value: Any, info: ValidationInfo) -> Any:
+    """The option's own check (``planner.siting.scenario``), and the checks between options."""
+    name = info.field_name or ""
+    checked = check_options({name: value})[name]
+    if name == "town_coverage_from" and "stage_years" in info.data:
+        check_options({"stage_years": info.data["stage_years"], name: value})
+    # Canonical form, so that the same choice is the same scenario (and the same stored run).
+    return list(checked) if isinstance(checked, tuple) else checked
+
+
+#: A siting scenario: one field per option of ``planner.siting.scenario.OPTIONS`` (same names, units,
+#: defaults and ranges as the flags of ``evplan plan``).
+ScenarioIn: type[_ScenarioBase] = create_model(
+    "ScenarioIn",
+    __base__=_ScenarioBase,
+    __doc__="A siting scenario; every field has the default of `evplan plan` and the range of its option.",
+    __validators__={"check_option": field_validator(*(o.name for o in OPTIONS))(_check)},
+    **{o.name: _field(o) for o in OPTIONS},
+)
 
 
 class RunOut(BaseModel):
@@ -120,7 +138,7 @@ class Problem(BaseModel):
                 {"type": "about:blank", "title": "Invalid request", "status": 422,
                  "detail": "One or more fields are invalid.", "instance": "/api/v1/siting/runs",
                  "errors": [{"field": "body.stage_years", "pointer": "#/stage_years",
-                             "message": "Value error, stage years must be distinct, increasing and between 2000 and 2100"}]}
+                             "message": "Value error, stage_years: stage years must increase, got 2030,2025"}]}
             ]
         },
     )
@@ -160,7 +178,7 @@ class ReportListOut(BaseModel):
 
 
 class ReportDocument(BaseModel):
-    """A report as JSON: its figures (indicators, targets, series) as built by ``planner.report``."""
+    """A report as JSON: its figures (indicators, targets, series) as built by ``planner.fleet.report``."""
 
     id: str
     created_at: str

@@ -10,10 +10,11 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import shutil
 import sqlite3
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,6 +66,26 @@ INTERRUPTED_RUNNING = "the service stopped while this run was running (crash, ki
 INTERRUPTED_QUEUED = "the service stopped before this run started; submit it again"
 
 
+#: Free space below which the data directory's disk counts as full (SQLite needs room for a transaction).
+MIN_FREE_BYTES = 1_000_000
+
+
+#: SQLite's extended codes for a write the operating system refused (ENOSPC, EFBIG, EIO, a failed mmap grow).
+WRITE_FAILURES = frozenset({"SQLITE_IOERR_WRITE", "SQLITE_IOERR_FSYNC", "SQLITE_IOERR_TRUNCATE",
+                            "SQLITE_IOERR_SHMSIZE", "SQLITE_IOERR_SHMMAP", "SQLITE_IOERR_SHMOPEN"})
+
+
+def disk_full_hint(directory: Path) -> str | None:
+    """``"the disk holding EVPLAN_DATA_DIR is full (N bytes free)"`` when it is nearly full, else None."""
+    try:
+        free = shutil.disk_usage(directory).free
+    except OSError:
+        return None
+    if free >= MIN_FREE_BYTES:
+        return None
+    return f"the disk holding EVPLAN_DATA_DIR is full ({free:,} bytes free)"
+
+
 def now() -> str:
     """UTC time as ISO 8601 with seconds."""
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -105,41 +126,89 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._keeper: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as con:
+            con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            try:
+                # WAL is a property of the file: set once here, so opening a connection later writes nothing.
+                con.execute("PRAGMA journal_mode=WAL")
                 con.executescript(SCHEMA)
+            finally:
+                con.close()
+            self._keeper = self._open_keeper()
         except (OSError, sqlite3.DatabaseError) as exc:  # DatabaseError: also "file is not a database"
             raise StorageError(f"{self.path}: cannot create or open the database ({exc}); "
                                "check that EVPLAN_DATA_DIR is writable and the disk has space") from exc
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=NORMAL")
-            con.row_factory = sqlite3.Row
-            yield con
-        finally:
-            con.close()
+    def _open_keeper(self) -> sqlite3.Connection:
+        """A connection held open for the store's lifetime, so the write-ahead log and its index stay.
+
+        SQLite deletes ``-wal`` and ``-shm`` when the last connection closes, and the next connection
+        must create them again: a write, which fails on a full disk and would take reads down with it.
+        While this idle connection (no transaction) is open, every other connection, in this process
+        or a run worker, opens the existing files and reads what is stored.
+        """
+        keeper = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        keeper.execute("SELECT count(*) FROM sqlite_master").fetchone()  # maps the WAL index now
+        return keeper
+
+    def close(self) -> None:
+        """Close the connection that keeps the write-ahead log (at shutdown)."""
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None:
+            keeper.close()
+
+    def _failure(self, exc: sqlite3.Error, *, writing: bool) -> StorageError:
+        """A database error as the client sees it: the cause in SQLite's words (and a full disk named), no path."""
+        log.error("%s %s failed: %s", "write to" if writing else "read of", self.path, exc)
+        cause = str(exc)
+        if getattr(exc, "sqlite_errorname", "") in WRITE_FAILURES:
+            cause = f"{cause}: a write to EVPLAN_DATA_DIR failed, so its disk may be full or a file size limit reached"
+        hint = disk_full_hint(self.path.parent)
+        if hint and "full" not in cause:
+            cause = f"{cause}: {hint}"
+        elif hint:
+            cause = f"{cause}; {hint}"
+        return StorageError(f"the service database cannot be {'written' if writing else 'read'} ({cause}); "
+                            "check that EVPLAN_DATA_DIR is writable and the disk has space")
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _connect(self, *, writing: bool = False) -> Iterator[sqlite3.Connection]:
+        """One short connection; with ``writing``, one ``BEGIN IMMEDIATE`` transaction committed at the end.
+
+        Every SQLite failure (disk full, I/O error, locked, read-only, corrupt) becomes a
+        ``StorageError`` (503) naming SQLite's own cause, never a server path: a failed COMMIT is
+        reported as itself, not as the ROLLBACK that follows it.
+        """
         try:
-            with self._connect() as con:
+            con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            try:
+                con.execute("PRAGMA synchronous=NORMAL")
+                con.row_factory = sqlite3.Row
+                if not writing:
+                    yield con
+                    return
                 con.execute("BEGIN IMMEDIATE")
                 try:
                     yield con
                     con.execute("COMMIT")
                 except BaseException:
-                    con.execute("ROLLBACK")
+                    if con.in_transaction:  # SQLite already rolled back after a failed COMMIT on a full disk
+                        with suppress(sqlite3.Error):
+                            con.execute("ROLLBACK")
                     raise
+            finally:
+                con.close()
         except sqlite3.OperationalError as exc:
-            log.error("write to %s failed: %s", self.path, exc)
-            # Shown to API clients: no server path.
-            raise StorageError(f"the service database cannot be written ({exc}); "
-                               "check that EVPLAN_DATA_DIR is writable and the disk has space") from exc
+            raise self._failure(exc, writing=writing) from exc
+        except sqlite3.DatabaseError as exc:
+            if type(exc) is not sqlite3.DatabaseError:  # integrity or programming errors are bugs: a 500
+                raise
+            raise self._failure(exc, writing=writing) from exc  # "database disk image is malformed"
+
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._connect(writing=True)
 
     # runs ---------------------------------------------------------------------------------------
 
@@ -247,12 +316,21 @@ class Store:
 
     def ping(self) -> bool:
         """True when the database answers a query (readiness check)."""
+        return self.problem() is None
+
+    def problem(self) -> str | None:
+        """Why the database cannot serve reads, or writes for lack of disk space; None when it can.
+
+        For ``/ready``: names the cause (no server path)."""
         try:
             with self._connect() as con:
                 con.execute("SELECT count(*) FROM siting_runs").fetchone()
-        except sqlite3.Error:
-            return False
-        return True
+        except StorageError as exc:
+            return str(exc)
+        hint = disk_full_hint(self.path.parent)
+        if hint:
+            return f"{hint}: writes answer 503 until space is freed; stored data is still served"
+        return None
 
     # reports ------------------------------------------------------------------------------------
 

@@ -1,25 +1,42 @@
 """Receive one uploaded file: streamed to a temporary file in chunks, refused early when too large.
 
 The multipart body is parsed as it arrives (python-multipart), so a file over the limit is refused
-after at most one chunk past it, never buffered in memory or spooled whole. The name the client
-gives is only shown in messages: the file on disk gets a random name and a suffix chosen from its
-first bytes (gzip, Parquet or plain CSV).
+after at most one chunk past it, never buffered in memory or spooled whole. A gzip file is inflated
+as it arrives too (only counted, never kept), so one that expands past EVPLAN_MAX_DECOMPRESSED_MB is
+refused before anything reads it whole. A body that ends before the closing multipart boundary is a
+cut-off upload and is refused, never stored as if complete. The name the client gives is only shown
+in messages: the file on disk gets a random name and a suffix chosen from its first bytes (gzip,
+Parquet or plain CSV).
+
+``run_within`` runs an ingest in a child process with a wall-clock budget: past it the child is
+killed, its uncommitted transaction vanishes with it, and the store is as it was.
 """
 
 from __future__ import annotations
 
+import logging
+import multiprocessing as mp
+import os
+import pickle
 import re
+import signal
 import tempfile
+import threading
+import time
 import uuid
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, Any
 
 import anyio
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from planner.errors import EvplanError, StorageError
+
+log = logging.getLogger("evplan.uploads")
 
 #: Allowance for the multipart framing around the file (boundaries, part headers, small fields).
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -38,6 +55,22 @@ class UploadTooLargeError(EvplanError):
 
 class UnsupportedUploadError(EvplanError):
     """The request is not ``multipart/form-data``."""
+
+
+class UploadIncompleteError(UploadError):
+    """The body ended before the closing multipart boundary: the file may be cut off, so nothing is stored."""
+
+
+class DecompressedTooLargeError(UploadTooLargeError):
+    """A compressed upload expands past EVPLAN_MAX_DECOMPRESSED_MB (a gzip bomb, or simply too much)."""
+
+
+class IngestTimeLimitError(UploadTooLargeError):
+    """The ingest of an upload ran past EVPLAN_INGEST_TIME_LIMIT_S and was stopped; nothing was stored."""
+
+
+class IngestInterruptedError(EvplanError):
+    """The process ingesting an upload died (killed, out of memory) before it answered; nothing was stored."""
 
 
 @dataclass(frozen=True)
@@ -84,15 +117,21 @@ def _too_large(max_bytes: int) -> UploadTooLargeError:
     return UploadTooLargeError(f"the upload is larger than the limit of {max_bytes / 1e6:g} MB (EVPLAN_MAX_UPLOAD_MB)")
 
 
-async def receive_upload(request: Request, *, directory: Path, max_bytes: int, field: str = "file") -> SavedUpload:
+async def receive_upload(request: Request, *, directory: Path, max_bytes: int, field: str = "file",
+                         max_decompressed_bytes: int | None = None) -> SavedUpload:
     """Stream the ``field`` file part of a multipart request into ``directory``.
+
+    ``max_decompressed_bytes`` (default: 10 x ``max_bytes``) bounds what a gzip file inflates to,
+    checked while it streams in, and what a Parquet file declares its columns to take uncompressed.
 
     Raises
     ------
     UploadTooLargeError
-        Content-Length, or the bytes counted while streaming, exceed ``max_bytes`` (plus the framing).
+        Content-Length, or the bytes counted while streaming, exceed ``max_bytes`` (plus the framing);
+        ``DecompressedTooLargeError`` when the file would expand past ``max_decompressed_bytes``.
     UnsupportedUploadError, UploadError
-        Not multipart, malformed, no ``field`` part, more than one file, or an empty file.
+        Not multipart, malformed, cut off before the closing boundary (``UploadIncompleteError``),
+        no ``field`` part, more than one file, or an empty file.
     StorageError
         The file cannot be written under ``directory`` (read-only, disk full).
     """
@@ -106,6 +145,8 @@ async def receive_upload(request: Request, *, directory: Path, max_bytes: int, f
     if declared is not None and declared.isdigit() and int(declared) > body_limit:
         raise _too_large(max_bytes)
 
+    if max_decompressed_bytes is None:
+        max_decompressed_bytes = 10 * max_bytes
     parts = _Parts(field)
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -114,6 +155,7 @@ async def receive_upload(request: Request, *, directory: Path, max_bytes: int, f
     except OSError as exc:
         raise _not_saved(exc) from None
     tmp = Path(handle.name)
+    sink = _Sink(handle, max_decompressed_bytes)
     try:
         parser = MultipartParser(params[b"boundary"], parts.callbacks())
         body_bytes = 0
@@ -132,14 +174,16 @@ async def receive_upload(request: Request, *, directory: Path, max_bytes: int, f
             if parts.pending:
                 data = b"".join(parts.pending)
                 parts.pending.clear()
-                await anyio.to_thread.run_sync(handle.write, data)
+                await anyio.to_thread.run_sync(sink.write, data)
         parser.finalize()
-        parts.check()
+        parts.check(body_bytes)
         await anyio.to_thread.run_sync(handle.close)
         if parts.file_bytes == 0:
             raise UploadError(f"the uploaded file {display_name(parts.filename)!r} is empty")
         with tmp.open("rb") as fh:
             file_format = sniff_format(fh.read(8))
+        if file_format == "parquet":
+            await anyio.to_thread.run_sync(_check_parquet_size, tmp, max_decompressed_bytes)
         final = directory / f"upload-{uuid.uuid4().hex}.{file_format}"
         tmp.replace(final)
         return SavedUpload(final, display_name(parts.filename), parts.file_bytes, file_format)
@@ -162,6 +206,7 @@ class _Parts:
         self.file_bytes = 0
         self.pending: list[bytes] = []
         self._in_file = False
+        self.complete = False
         self._header_name = b""
         self._header_value = b""
         self._disposition = b""
@@ -175,6 +220,7 @@ class _Parts:
             "on_headers_finished": self._headers_finished,
             "on_part_data": self._part_data,
             "on_part_end": self._part_end,
+            "on_end": self._end,
         }
 
     def _part_begin(self) -> None:
@@ -211,6 +257,186 @@ class _Parts:
     def _part_end(self) -> None:
         self._in_file = False
 
-    def check(self) -> None:
+    def _end(self) -> None:  # only after the closing boundary ``--<boundary>--``
+        self.complete = True
+
+    def check(self, body_bytes: int) -> None:
+        if not self.complete:
+            raise UploadIncompleteError(
+                f"the upload is incomplete: the body ended after {body_bytes:,} bytes, before the closing multipart "
+                "boundary, so the file may be cut off; nothing was stored - send the whole file again")
         if self.file_parts == 0:
             raise UploadError(f"no '{self.field}' part in the form: send the file as {self.field}=@vehicles.csv")
+
+
+class _Inflater:
+    """Counts what a gzip stream (one or more members) inflates to as it arrives, keeping none of it."""
+
+    STEP = 1 << 20  # at most this much inflated output exists at once
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.total = 0
+        self.damaged = False
+        self._z = zlib.decompressobj(wbits=31)
+
+    def feed(self, data: bytes) -> None:
+        if self.damaged:
+            return
+        try:
+            while data:
+                if self._z.eof:  # the next gzip member
+                    self._z = zlib.decompressobj(wbits=31)
+                self.total += len(self._z.decompress(data, self.STEP))
+                if self.total > self.limit:
+                    raise DecompressedTooLargeError(
+                        f"the gzip upload expands to more than {self.limit / 1e6:g} MB "
+                        "(EVPLAN_MAX_DECOMPRESSED_MB); nothing was stored - split it or send it uncompressed")
+                data = self._z.unused_data if self._z.eof else self._z.unconsumed_tail
+        except zlib.error:
+            # Damaged data: the reader stops at the same byte and says so; what it inflates is counted above.
+            self.damaged = True
+
+
+class _Sink:
+    """The upload's temporary file; a gzip file is also inflated (and counted) as it is written."""
+
+    def __init__(self, handle: IO[bytes], max_decompressed_bytes: int) -> None:
+        self.handle = handle
+        self.limit = max_decompressed_bytes
+        self.inflater: _Inflater | None = None
+        self._head: bytes | None = b""  # the first bytes, until the format is known (then None)
+
+    def write(self, data: bytes) -> None:
+        self.handle.write(data)
+        if self._head is None:
+            if self.inflater is not None:
+                self.inflater.feed(data)
+            return
+        self._head += data
+        if len(self._head) >= len(GZIP_MAGIC):
+            head, self._head = self._head, None
+            if head.startswith(GZIP_MAGIC):
+                self.inflater = _Inflater(self.limit)
+                self.inflater.feed(head)
+
+
+def _check_parquet_size(path: Path, limit: int) -> None:
+    """Refuse a Parquet file whose footer declares more uncompressed column data than ``limit``."""
+    try:
+        import pyarrow.parquet as pq
+
+        meta = pq.read_metadata(path)
+        declared = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    except Exception:  # noqa: BLE001 - not readable as Parquet: the reader says why, with the file's name
+        return
+    if declared > limit:
+        raise DecompressedTooLargeError(
+            f"the Parquet upload declares {declared / 1e6:,.0f} MB of uncompressed data, more than the limit of "
+            f"{limit / 1e6:g} MB (EVPLAN_MAX_DECOMPRESSED_MB); nothing was stored")
+
+
+# --------------------------------------------------------------------- an ingest with a time budget
+
+#: How often an ingest process checks that the service that started it is still there, seconds.
+_PARENT_CHECK_S = 0.5
+_context: Any = None
+_context_lock = threading.Lock()
+
+
+def _ingest_context() -> Any:
+    """A forkserver context: each ingest is a fork of a clean, pre-imported process (fast, no threads)."""
+    global _context
+    with _context_lock:
+        if _context is None:
+            _context = mp.get_context("forkserver")
+            _context.set_forkserver_preload(["app.fleet_records"])
+        return _context
+
+
+def _child(conn: Any, service_pid: int, fn: Callable[..., Any], args: tuple, kwargs: dict,
+           then: Callable[[Any], Any] | None) -> None:
+    def watch() -> None:  # no ingest outlives its service (it could commit after the service said nothing)
+        while True:
+            time.sleep(_PARENT_CHECK_S)
+            try:
+                os.kill(service_pid, 0)
+            except ProcessLookupError:
+                os._exit(3)
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        result = fn(*args, **kwargs)
+        conn.send(("ok", then(result) if then is not None else result))
+    except BaseException as exc:  # noqa: BLE001 - every failure goes back to the service
+        state = {}
+        for key, value in vars(exc).items():
+            try:
+                pickle.dumps(value)
+            except Exception:  # noqa: BLE001
+                continue
+            state[key] = value
+        conn.send(("error", type(exc), str(exc), state))
+    finally:
+        conn.close()
+
+
+def _rebuild(cls: type[BaseException], message: str, state: dict[str, Any]) -> BaseException:
+    """The child's exception again: same class (so the same HTTP status), same message and attributes."""
+    try:
+        exc = cls.__new__(cls)
+        BaseException.__init__(exc, message)
+        exc.__dict__.update(state)
+        return exc
+    except Exception:  # noqa: BLE001
+        return RuntimeError(f"{cls.__name__}: {message}")
+
+
+def run_within(time_limit_s: float, fn: Callable[..., Any], *args: Any,
+               then: Callable[[Any], Any] | None = None, **kwargs: Any) -> Any:
+    """``then(fn(*args, **kwargs))`` in a child process, stopped after ``time_limit_s`` seconds of wall clock.
+
+    ``fn`` and ``then`` must be importable functions (or picklable callables such as ``methodcaller``);
+    ``then`` shrinks the result in the child (e.g. to a JSON-ready report) before it is sent back.
+    Blocks the calling thread, never the event loop (call it from a worker thread).
+
+    Raises
+    ------
+    IngestTimeLimitError
+        Over the budget: the child is killed (SIGKILL), so an open SQLite transaction never commits.
+    IngestInterruptedError
+        The child died without answering (e.g. the OOM killer).
+    Exception
+        Whatever ``fn`` raised, with its class and message.
+    """
+    ctx = _ingest_context()
+    receiver, sender = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(sender, os.getpid(), fn, args, kwargs, then),
+                       name="evplan-ingest", daemon=True)
+    proc.start()
+    sender.close()
+    try:
+        if not receiver.poll(time_limit_s):
+            proc.kill()
+            proc.join(timeout=10)
+            log.warning("ingest stopped after %g s (EVPLAN_INGEST_TIME_LIMIT_S)", time_limit_s)
+            raise IngestTimeLimitError(
+                f"the file took longer than {time_limit_s:g} s to ingest (EVPLAN_INGEST_TIME_LIMIT_S) and was "
+                "stopped; nothing was stored - split it into smaller files")
+        try:
+            message = receiver.recv()
+        except EOFError:
+            proc.join(timeout=10)
+            code = proc.exitcode
+            how = (f"killed by {signal.Signals(-code).name}" if code is not None and code < 0
+                   and -code in signal.valid_signals() else f"exit code {code}")
+            raise IngestInterruptedError(
+                f"the ingest process stopped without an answer ({how}; out of memory?); nothing was stored - "
+                "retry, or send a smaller file") from None
+    finally:
+        receiver.close()
+    proc.join(timeout=10)
+    if message[0] == "ok":
+        return message[1]
+    _, cls, text, state = message
+    raise _rebuild(cls, text, state)

@@ -74,7 +74,7 @@ def _pulp_highs() -> Any:
 
 
 def _run_evplan(model: str, inst: dict[str, Any]) -> dict[str, Any]:
-    from planner.siting import models
+    from planner.siting import locate as models
 
     options = models.SolverOptions(solver="highs", mip_gap=MIP_GAP, time_limit_s=TIME_LIMIT_S)
     minutes = inst["minutes"]
@@ -125,7 +125,7 @@ def _pair_worker(payload: dict[str, Any]) -> dict[str, Any]:
     run = _run_evplan if payload["library"] == "evplan" else _run_spopt
     # Import the library first, so that neither its import time nor its import memory is counted.
     if payload["library"] == "evplan":
-        import planner.siting.models  # noqa: F401
+        import planner.siting.locate  # noqa: F401
     else:
         import spopt.locate  # noqa: F401
     rss = PeakRss()

@@ -5,7 +5,7 @@ demand points and expressway service areas in proportion; the largest is Guangdo
 (≥ 500,000 nodes, 5,000 candidates, 50,000 demand points, 150 service areas). The model is the
 core of the Shanwei plan: a weighted set covering where every demand point must have a site
 within ``drive_time_min`` and every service area must have a station (a one-site row), solved to a
-1 % gap with ``planner.siting.models.set_covering``. Distances are ``planner.routing.costs_from``
+1 % gap with ``planner.siting.locate.set_covering``. Distances are ``planner.network.routing.costs_from``
 (many-source Dijkstra with a cut-off) run over chunks of sites on the reversed graph.
 
 Each size runs in a fresh interpreter, so its peak memory is its own.
@@ -47,8 +47,8 @@ def _size_worker(payload: dict[str, Any]) -> dict[str, Any]:
     """In a fresh interpreter: build one instance, then time distances, build and solve with peak memory."""
     from scipy import sparse
 
-    from planner.routing import CsrGraph, costs_from
-    from planner.siting.models import SolverOptions, set_covering
+    from planner.network.routing import CsrGraph, costs_from
+    from planner.siting import SolverOptions, set_covering
 
     sizes = payload["sizes"]
     rss = PeakRss()
@@ -137,11 +137,11 @@ def _networkx_worker(payload: dict[str, Any]) -> dict[str, Any]:
 
     The synthetic graph skips networkx; a real province comes through it. This measures what that
     costs: the graph's resident memory (with the few attributes evplan needs; OSM graphs carry more)
-    and ``planner.routing.to_csr``, which turns it into the CSR matrix the distances run on.
+    and ``planner.network.routing.to_csr``, which turns it into the CSR matrix the distances run on.
     """
     import networkx as nx
 
-    from planner.routing import to_csr
+    from planner.network.routing import to_csr
 
     roads = grid_roads(payload["sizes"]["nodes"], seed=7)
     coo = roads.travel_time_s.tocoo()
@@ -249,7 +249,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
         "title": "Scale: synthetic city-to-province road graphs, doubling",
         "params": {"province": PROVINCE, "fractions": list(fractions), "drive_time_min": DRIVE_TIME_MIN,
                    "mip_gap": MIP_GAP, "time_limit_s": TIME_LIMIT_S, "sources_per_chunk": SOURCES_PER_CHUNK,
-                   "model": "weighted set covering + one row per service area (planner.siting.models.set_covering)"},
+                   "model": "weighted set covering + one row per service area (planner.siting.locate.set_covering)"},
         "sizes": per_size,
         "province_as_networkx": as_networkx,
         "rows": rows,

@@ -92,8 +92,8 @@ def _stages_worker(payload: dict[str, Any]) -> dict[str, Any]:
     from cli._common import write_json as _write_json
     from planner.geo import write_geojson
     from planner.pipeline import plan_from_files
-    from planner.report import write_report
-    from planner.siting.plan import Scenario
+    from planner.fleet.report import write_report
+    from planner.siting import Scenario
 
     imports = {"seconds": time.perf_counter() - start, "peak_rss_mb": rss.peak_mb()}
     rec = StepRecorder()
@@ -114,7 +114,7 @@ def _stages_worker(payload: dict[str, Any]) -> dict[str, Any]:
     series = fleet.indicator_series(done.records.vehicles, done.records.activity,
                                     years=list(range(years[0], years[-1] + 1)))
     _write_json(json.loads(series.to_json(orient="records")), out / "fleet_indicators.json")
-    write_report(done.records, out_dir=out)
+    write_report(done.records, out_dir=out, targets=fleet.load_target_set(config.TARGETS_FILE))
     writes = {"seconds": time.perf_counter() - t0, "peak_rss_mb": rss.peak_mb()}
 
     stages = [("imports", imports), *_named_steps(rec, done.result.solve.solve_time_s)]
@@ -143,7 +143,7 @@ def _profile_worker(payload: dict[str, Any]) -> dict[str, Any]:
     """In a fresh interpreter with a warm cache: a pyinstrument tree of the whole warm job."""
     from planner import config
     from planner.pipeline import plan_from_files
-    from planner.siting.plan import Scenario
+    from planner.siting import Scenario
 
     return {"profile": profile_text(lambda: plan_from_files(config.SHANWEI_OSM, config.FLEET_DIR, Scenario()),
                                     max_lines=80)}

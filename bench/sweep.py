@@ -35,7 +35,7 @@ def plan_task(params: dict[str, float]) -> dict[str, Any]:
     from planner import config
     from planner.errors import InfeasibleError
     from planner.pipeline import plan_from_files
-    from planner.siting.plan import scenario_from_options
+    from planner.siting import scenario_from_options
 
     start = time.perf_counter()
     scenario = scenario_from_options(**params)

@@ -53,23 +53,23 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _years(text: str) -> tuple[int, ...]:
-    try:
-        years = tuple(int(v) for v in text.split(","))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected comma-separated years such as 2025,2030, got {text!r}") from exc
-    if list(years) != sorted(set(years)):
-        raise argparse.ArgumentTypeError(f"stage years must increase, got {text!r}")
-    return years
+def _add_scenario_options(p: argparse.ArgumentParser) -> None:
+    """One flag per scenario option of ``planner.siting.scenario.OPTIONS``: its name with dashes.
+
+    Values stay text here; ``cli/plan.py`` checks them against the option list, so that a bad value is
+    refused with the same rule and message as in the API. Earlier spellings still work, unlisted.
+    """
+    from planner.siting.scenario import OPTIONS
+
+    for opt in OPTIONS:
+        p.add_argument(opt.flag, dest=opt.name, default=opt.to_text(opt.default), metavar=opt.metavar,
+                       help=opt.cli_help())
+        for alias in opt.cli_aliases:
+            p.add_argument(alias, dest=opt.name, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree, with help texts that state units and defaults."""
-    from planner.siting.candidates import CANDIDATE_KINDS
-    from planner.siting.plan import Scenario
-    from planner.siting.sizing import ChargerNorms
-
-    sc, norms = Scenario(), ChargerNorms()
     parser = argparse.ArgumentParser(
         prog="evplan",
         description="evplan: site fast chargers on an OpenStreetMap road graph and track new-energy fleet shares.",
@@ -88,36 +88,16 @@ def build_parser() -> argparse.ArgumentParser:
             "side, no motorway stretch longer than the range margin without a charger, every town within the\n"
             "drive-time threshold of a public charger, depot chargers for e-bus and e-taxi fleets.\n"
             "Writes to --out: service_areas.geojson, sites.geojson, coverage.geojson, summary.json,\n"
-            "fleet_indicators.json and report.html (fleet-share report), then prints a summary."
+            "fleet_indicators.json and report.html/.json/.csv (fleet-share report), then prints a summary.\n"
+            "The scenario options below are the same, by name, unit, default and range, as the fields of\n"
+            "the API's POST /api/v1/siting/runs body (with underscores)."
         ),
         formatter_class=_Formatter,
     )
     _add_common_network(p)
     p.add_argument("--fleet-dir", type=Path, default=config.FLEET_DIR, metavar="DIR", help="fleet records to read")
     p.add_argument("--out", type=Path, default=Path("out"), metavar="DIR", help="output directory")
-    p.add_argument("--stages", type=_years, default=sc.stage_years, metavar="Y1,Y2", help="stage years, nested")
-    p.add_argument("--range-margin-km", type=float, default=sc.range_margin_km, metavar="KM",
-                   help="longest motorway stretch without a fast charger, km")
-    p.add_argument("--drive-time-min", type=float, default=sc.drive_time_min, metavar="MIN",
-                   help="a town is covered by a public charger within this drive time, minutes")
-    p.add_argument("--town-coverage-from", type=int, default=sc.town_coverage_from, metavar="YEAR",
-                   help="first stage year in which every town must be covered")
-    p.add_argument("--budget-cny", type=float, default=None, metavar="CNY",
-                   help="capital budget for the final stage, CNY; towns are then covered as far as it allows")
-    p.add_argument("--power-kw", type=float, default=norms.dc_power_kw, metavar="KW",
-                   help="DC power per standard connector, kW (120 legacy; Guangdong super-fast 360)")
-    p.add_argument("--high-power-kw", type=float, default=norms.high_power_kw, metavar="KW",
-                   help="power of a high-power connector, kW")
-    p.add_argument("--min-chargers", type=int, default=norms.min_chargers_per_station, metavar="N",
-                   help="minimum chargers per station (GB/T 50966-2024: at least 3)")
-    p.add_argument("--max-wait-probability", type=float, default=norms.max_wait_probability, metavar="P",
-                   help="largest acceptable chance that an EV waits at the peak hour (Erlang C)")
-    p.add_argument("--candidates", default=",".join(sc.candidate_kinds), metavar="KINDS",
-                   help=f"candidate kinds to use, from {','.join(CANDIDATE_KINDS)}")
-    p.add_argument("--solver", choices=("highs", "cbc"), default=sc.solver.solver, help="MILP solver")
-    p.add_argument("--time-limit-s", type=float, default=sc.solver.time_limit_s, metavar="S",
-                   help="solver time limit, seconds")
-    p.add_argument("--mip-gap", type=float, default=sc.solver.mip_gap, metavar="GAP", help="relative MIP gap")
+    _add_scenario_options(p)
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
     p.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
 

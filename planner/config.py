@@ -17,9 +17,44 @@ SHANWEI_OSM = SHIPPED_DATA_DIR / "osm" / "shanwei.osm"
 SHANWEI_BOUNDARIES = SHIPPED_DATA_DIR / "osm" / "shanwei_boundaries.geojson"
 #: The shipped fleet records directory (synthetic, calibrated; see data/fleet/README.md).
 FLEET_DIR = SHIPPED_DATA_DIR / "fleet"
+#: Stage years of Shanwei's carbon-peak plan (docs/plan/), and the first in which every town must have
+#: a public fast charger within reach: the defaults of ``evplan plan`` and of the API's scenarios.
+PLAN_STAGE_YEARS: tuple[int, ...] = (2025, 2030)
+PLAN_TOWN_COVERAGE_FROM: int | None = 2030
+#: Admin boundaries shipped with each shipped network: they resolve ``--boundary CODE`` and give
+#: towns their county. Any other extract gets none unless the caller passes a file.
+SHIPPED_ADMIN_BOUNDARIES: dict[Path, Path] = {SHANWEI_OSM: SHANWEI_BOUNDARIES}
+
+
+def shipped_admin_boundaries(osm_path: Path | str) -> Path | None:
+    """The admin boundaries shipped with this network file (``SHIPPED_ADMIN_BOUNDARIES``), else None."""
+    target = Path(osm_path).resolve()
+    return next((b for osm, b in SHIPPED_ADMIN_BOUNDARIES.items() if Path(osm).resolve() == target), None)
 
 
 def cache_dir() -> Path:
     """Directory for derived, re-creatable files (processed graphs); ``EVPLAN_CACHE_DIR`` overrides."""
     default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "evplan"
     return Path(os.environ.get("EVPLAN_CACHE_DIR", default))
+
+
+# ---------------------------------------------------------------------- the shipped city (Shanwei)
+# The library's functions take these as arguments; only the edges (cli/, app/) pass them.
+
+#: The city the shipped data describe.
+CITY_NAME = "Shanwei"
+#: County-level divisions of Shanwei (GB/T 2260 codes), as in data/fleet/counties.csv.
+SHANWEI_COUNTIES: dict[str, str] = {"441502": "城区", "441521": "海丰县", "441523": "陆河县", "441581": "陆丰市"}
+#: The shipped targets of Shanwei's carbon-peak plan; a records directory's own targets.toml replaces them.
+TARGETS_FILE = FLEET_DIR / "targets.toml"
+#: What the shipped fleet records are; the fleet-share report shows it unless the records are real.
+SHIPPED_FLEET_NOTE = (
+    "The fleet records shipped with evplan (data/fleet) are synthetic: no registry extract of Shanwei is "
+    "public, so a seeded generator kept in the repository produces them, calibrated to published figures "
+    "(汕尾日报, 8 Nov 2021: 1,324 buses of which 1,295 battery-electric; 115 new-energy taxis, 49 %)."
+)
+SHIPPED_FLEET_NOTE_SYNTHETIC = (
+    " This report was built from them: its figures show how the tracking works and are not facts about "
+    f"{CITY_NAME}. Run it on the bureau's own records for real figures.")
+SHIPPED_FLEET_NOTE_UNKNOWN = (
+    f" If this report was built from them, its figures illustrate the method and are not facts about {CITY_NAME}.")

@@ -1,42 +1,68 @@
-"""The main job as one function: load the network and fleet records, plan, and build the outputs.
+"""The main job as one call: network, fleet records, fleet series, plan, outputs, report — and the files.
 
-The CLI (``evplan plan``) and the service's run workers both call ``plan_from_files`` so that a run
-submitted over HTTP and a run from the terminal are the same computation.
+The CLI (``evplan plan``, ``cli/plan.py``) and the service's run workers (``app/runs.py``) both call
+``run_main_job`` so that a run submitted over HTTP and a run from the terminal are the same computation
+and write the same files. ``plan_from_files`` is the same job without writing anything.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from planner.errors import StorageError
 from planner.progress import ProgressCallback, StepTimer, nested, silent
+
+if TYPE_CHECKING:
+    from planner.fleet import DepotDemand, FleetRecords, FleetSeries, TargetSet
+    from planner.network import BBox, Boundary, RoadNetwork
+    from planner.siting import Depot, PlanResult, PlanSummary, Scenario
+
+T = TypeVar("T")
+
+#: What a GeoJSON output holds: a FeatureCollection as JSON-ready objects.
+GeoJSON = dict[str, Any]
+
+#: The files the main job writes, in the order it writes them.
+OUTPUT_FILES = ("service_areas.geojson", "sites.geojson", "coverage.geojson", "summary.json",
+                "fleet_indicators.json", "report.html", "report.json", "report.csv")
 
 
 @dataclass(frozen=True)
 class PlanOutputs:
-    """Everything the main job produces, as JSON-ready objects."""
+    """Everything the main job produces: its inputs as loaded, the plan, and the outputs as JSON-ready objects."""
 
-    network: Any
-    records: Any
-    result: Any
-    service_areas: dict[str, Any]
-    sites: dict[str, Any]
-    coverage: dict[str, Any]
-    summary: dict[str, Any]
+    network: RoadNetwork
+    records: FleetRecords
+    #: The fleet's yearly indicators, computed once for the fleet file and the report.
+    series: FleetSeries
+    result: PlanResult
+    service_areas: GeoJSON
+    sites: GeoJSON
+    coverage: GeoJSON
+    summary: PlanSummary
+    #: The files written (``run_main_job``), else empty.
+    files: tuple[Path, ...] = ()
+
+    def fleet_indicators(self) -> list[dict[str, Any]]:
+        """``fleet_indicators.json``: one object per record year, city-wide."""
+        return json.loads(self.series.city.to_json(orient="records"))
 
 
 def plan_from_files(
     osm_path: Path | str,
     fleet_dir: Path | str,
-    scenario: Any,
+    scenario: Scenario,
     *,
-    boundary: Any = None,
-    bbox: tuple[float, float, float, float] | None = None,
-    records: Any = None,
+    boundary: Boundary | None = None,
+    bbox: BBox | None = None,
+    records: FleetRecords | None = None,
     progress: ProgressCallback = silent,
 ) -> PlanOutputs:
-    """Run the planning model on an OSM extract and a fleet-records directory.
+    """Run the planning model on an OSM extract and a fleet-records directory; write nothing.
 
     EV shares of the car stock by stage year come from the fleet records' projection, and depot
     demand from their e-bus and e-taxi activity. ``records`` (already loaded, e.g. from the service's
@@ -44,8 +70,12 @@ def plan_from_files(
     """
     from planner import fleet
     from planner import network as net
-    from planner.siting.outputs import coverage_geojson, sites_geojson
-    from planner.siting.plan import plan_sites, with_ev_shares
+    from planner.siting import (
+        coverage_geojson,
+        plan_sites,
+        sites_geojson,
+        with_ev_shares,
+    )
 
     timer = StepTimer(total=3, callback=progress)
     with timer.step("load road network"):
@@ -53,8 +83,9 @@ def plan_from_files(
     with timer.step("load fleet records"):
         if records is None:
             records = fleet.load_records(fleet_dir)
+        series = fleet.fleet_series(records)
         scenario = with_ev_shares(scenario, fleet.ev_car_share_projection(records, years=scenario.stage_years))
-        depots = fleet.depot_energy_demand(records, year=scenario.stage_years[0]).to_dict("records")
+        depots = depot_sites(fleet.depot_energy_demand(records, year=scenario.stage_years[0]))
     with timer.step("site and size chargers"):
         result = plan_sites(network, scenario=scenario, depots=depots, progress=nested(progress, 2 / 3, 1.0))
     summary = result.summary()
@@ -63,9 +94,81 @@ def plan_from_files(
     return PlanOutputs(
         network=network,
         records=records,
+        series=series,
         result=result,
         service_areas=net.service_areas_geojson(network),
         sites=sites_geojson(result),
         coverage=coverage_geojson(result),
         summary=summary,
     )
+
+
+def run_main_job(
+    osm_path: Path | str,
+    fleet_dir: Path | str,
+    scenario: Scenario,
+    out_dir: Path | str,
+    *,
+    default_targets: Path | str | None = None,
+    boundary: Boundary | None = None,
+    bbox: BBox | None = None,
+    records: FleetRecords | None = None,
+    progress: ProgressCallback = silent,
+) -> PlanOutputs:
+    """``plan_from_files``, then write every output file (``OUTPUT_FILES``) to ``out_dir``.
+
+    The report's targets are ``fleet_dir``'s own ``targets.toml``, else ``default_targets`` (the edges
+    pass the shipped file). Nothing is written when the plan fails. Raises ``StorageError`` when
+    ``out_dir`` cannot be created or written.
+    """
+    from planner import fleet
+
+    out = Path(out_dir)
+    _storage_errors(out, lambda: out.mkdir(parents=True, exist_ok=True))  # before the work, not after it
+    targets = fleet.targets_for(fleet_dir, default=default_targets)
+    done = plan_from_files(osm_path, fleet_dir, scenario, boundary=boundary, bbox=bbox, records=records,
+                           progress=progress)
+    return _storage_errors(out, lambda: _write_outputs(done, out, targets))
+
+
+def _storage_errors(out: Path, write: Callable[[], T]) -> T:
+    """``write()``, with an operating-system error turned into a ``StorageError`` naming the path."""
+    try:
+        return write()
+    except OSError as exc:
+        where = exc.filename or out
+        raise StorageError(f"{where}: {exc.strerror or exc} (the output directory cannot be written: check "
+                           "the path and that it is writable)") from exc
+
+
+def _write_outputs(done: PlanOutputs, out: Path, targets: TargetSet) -> PlanOutputs:
+    from dataclasses import replace
+
+    from planner import fleet
+    from planner._io import write_text_atomic
+    from planner.geo import write_geojson
+
+    def write_json(obj: object, path: Path) -> Path:
+        return write_text_atomic(path, json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n")
+
+    files = [
+        write_geojson(done.service_areas, out / "service_areas.geojson"),
+        write_geojson(done.sites, out / "sites.geojson"),
+        write_geojson(done.coverage, out / "coverage.geojson"),
+        write_json(done.summary, out / "summary.json"),
+        write_json(done.fleet_indicators(), out / "fleet_indicators.json"),
+        *fleet.write_report(done.records, out_dir=out, targets=targets, series=done.series),
+    ]
+    return replace(done, files=tuple(Path(f) for f in files))
+
+
+def depot_sites(demand: Iterable[DepotDemand]) -> list[Depot]:
+    """The siting's depots from the fleet's depot demand (plug-in vehicles and their daily energy)."""
+    from planner.siting import Depot
+
+    return [
+        Depot(depot_id=str(d.depot_id), name=str(d.name or d.depot_id), lon=float(d.lon), lat=float(d.lat),
+              vehicles=int(d.vehicles), daily_kwh=float(d.daily_kwh),
+              grid_capacity_kw=None if d.grid_capacity_kw is None else float(d.grid_capacity_kw))
+        for d in demand
+    ]

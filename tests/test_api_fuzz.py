@@ -12,7 +12,7 @@ problems, which the status-code and response-schema checks verify.
 
 Siting runs submitted by the fuzzer are cancelled at once (and a worker is stopped after 2 s in any
 case), so fuzzing never computes dozens of plans. Per-operation status counts are written to
-``test-artifacts/api_fuzz.json``.
+``api_fuzz.json`` in the test artifacts directory (tests/support/paths.py).
 """
 
 from __future__ import annotations
@@ -32,9 +32,10 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from app.core.config import Settings
 from app.main import create_app
+from tests.support.paths import ARTIFACTS
 
 ROOT = Path(__file__).resolve().parents[1]
-ARTIFACT = ROOT / "test-artifacts" / "api_fuzz.json"
+ARTIFACT = ARTIFACTS / "api_fuzz.json"
 KEY = "fuzz-write-key"
 WRITE = {"X-API-Key": KEY}
 EXAMPLES = 20           # per operation, per generation phase
@@ -65,7 +66,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield client
         runs = client.get("/api/v1/siting/runs", params={"limit": 1000}).json()
     schemathesis_asgi.shutdown_lifespans()
-    ARTIFACT.parent.mkdir(exist_ok=True)
+    ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
     summary = {op: dict(sorted(c.items())) for op, c in sorted(STATUSES.items())}
     ARTIFACT.write_text(json.dumps({"requests": sum(sum(c.values()) for c in STATUSES.values()),
                                     "by_operation": summary}, indent=1) + "\n", encoding="utf-8")

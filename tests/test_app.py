@@ -19,7 +19,8 @@ from app.main import TimeoutMiddleware, create_app
 from app.runs import RunManager
 from app.schemas import ScenarioIn
 from app.store import Store
-from planner import config, fleet, fleet_store, targets
+from planner import config, fleet
+from planner.fleet import store as fleet_store
 
 KEY = "test-write-key"
 WRITE = {"X-API-Key": KEY}
@@ -143,7 +144,7 @@ def test_bad_road_class_is_rejected(client: TestClient) -> None:
 
 def test_fleet_indicators_agree_with_the_library(client: TestClient, shanwei_records) -> None:
     body = client.get("/api/v1/fleet/indicators", params={"year": 2021}).json()
-    expected = fleet.indicators(shanwei_records.vehicles, shanwei_records.activity, year=2021)
+    expected = fleet.indicators(shanwei_records.vehicles, shanwei_records.activity, year=2021).to_dict()
     assert body["records_source"] == "shipped"
     assert body["ne_bus_share"] == pytest.approx(expected["ne_bus_share"])
     assert body["buses"] == expected["buses"] and body["ne_buses"] == expected["ne_buses"]
@@ -152,7 +153,7 @@ def test_fleet_indicators_agree_with_the_library(client: TestClient, shanwei_rec
 
 def test_fleet_indicators_for_one_county(client: TestClient, shanwei_records) -> None:
     body = client.get("/api/v1/fleet/indicators", params={"year": 2024, "county": "441521"}).json()
-    expected = fleet.indicators(shanwei_records.vehicles, shanwei_records.activity, year=2024, county="441521")
+    expected = fleet.indicators(shanwei_records.vehicles, shanwei_records.activity, year=2024, county="441521").to_dict()
     city = client.get("/api/v1/fleet/indicators", params={"year": 2024}).json()
     assert body["county"] == "441521"
     assert body["buses"] == expected["buses"] < city["buses"]
@@ -166,7 +167,7 @@ def test_bad_query_is_a_problem_detail_naming_the_field(client: TestClient) -> N
 
 def test_fleet_targets_agree_with_the_library(client: TestClient, shanwei_records) -> None:
     body = client.get("/api/v1/fleet/targets").json()
-    expected = targets.assess_targets(shanwei_records)
+    expected = [a.to_dict() for a in fleet.assess_targets(shanwei_records, targets=fleet.load_target_set(config.TARGETS_FILE))]
     assert [t["id"] for t in body] == [t["id"] for t in expected]
     assert [t["status"] for t in body] == [t["status"] for t in expected]
     assert {t["status"] for t in body} <= {"met", "on track", "at risk", "off track", "no data"}
@@ -208,10 +209,10 @@ def test_upload_good_csv_is_stored_and_then_used(upload_client: TestClient) -> N
     assert not list(settings.upload_dir.iterdir()), "the uploaded file was not removed after ingesting"
 
     # From now on the indicators are those of the stored vehicles.
-    stored = fleet_store.load_records(settings.database_path)
+    stored = fleet_store.load_records(settings.database_path, fleet_dir=settings.fleet_dir)
     assert len(stored.vehicles) == report["added"]
     ind = upload_client.get("/api/v1/fleet/indicators", params={"year": 2024}).json()
-    expected = fleet.indicators(stored.vehicles, stored.activity, year=2024)
+    expected = fleet.indicators(stored.vehicles, stored.activity, year=2024).to_dict()
     assert ind["records_source"] == "store"
     assert ind["new_vehicles"] == expected["new_vehicles"] != shipped["new_vehicles"]
 
@@ -219,7 +220,7 @@ def test_upload_good_csv_is_stored_and_then_used(upload_client: TestClient) -> N
     again = upload_client.post("/api/v1/fleet/records", headers=WRITE,
                                files={"file": ("v.csv", _vehicles_csv(40), "text/csv")}).json()
     assert again["already_ingested"] is True and again["added"] == 0
-    assert len(fleet_store.load_records(settings.database_path).vehicles) == report["added"]
+    assert len(fleet_store.load_records(settings.database_path, fleet_dir=settings.fleet_dir).vehicles) == report["added"]
 
 
 def test_upload_gzip_and_parquet(upload_client: TestClient) -> None:

@@ -15,15 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from planner import config, fleet, fleet_store
 from cli.main import main
+from planner import config, fleet
 from planner.errors import InputFileError, RecordError
+from planner.fleet import store as fleet_store
 
 ROOT = Path(__file__).resolve().parents[1]
 
 COLUMNS = ["vehicle_id", "vehicle_class", "powertrain", "registered_on", "deregistered_on", "county_code",
            "is_operating", "depot_id"]
 TODAY = date(2026, 1, 1)
+SHIPPED = config.FLEET_DIR
 
 
 def write_csv(path: Path, rows, header=COLUMNS) -> Path:
@@ -56,7 +58,7 @@ FIRST = [
 
 def test_ingest_stores_good_rows_and_quarantines_bad_ones(tmp_path) -> None:
     db = tmp_path / "evplan.sqlite"
-    report = fleet_store.ingest_file(db, write_csv(tmp_path / "first.csv", FIRST), today=TODAY)
+    report = fleet_store.ingest_file(db, fleet_dir=SHIPPED, file_path=write_csv(tmp_path / "first.csv", FIRST), today=TODAY)
     assert (report.rows, report.added, report.updated, report.unchanged, report.quarantined) == (5, 3, 0, 0, 2)
     assert [(i.row, i.field) for i in report.issues] == [(5, "powertrain"), (6, "deregistered_on")]
     stored = dump(db)
@@ -73,43 +75,43 @@ def test_ingest_stores_good_rows_and_quarantines_bad_ones(tmp_path) -> None:
 def test_the_same_file_twice_adds_nothing(tmp_path) -> None:
     db = tmp_path / "evplan.sqlite"
     path = write_csv(tmp_path / "first.csv", FIRST)
-    first = fleet_store.ingest_file(db, path, today=TODAY)
+    first = fleet_store.ingest_file(db, fleet_dir=SHIPPED, file_path=path, today=TODAY)
     before = dump(db)
-    again = fleet_store.ingest_file(db, path, today=TODAY)
+    again = fleet_store.ingest_file(db, fleet_dir=SHIPPED, file_path=path, today=TODAY)
     assert again.already_ingested and again.ingest_id == first.ingest_id
     assert (again.added, again.updated) == (0, 0) and again.quarantined == 2 and len(again.issues) == 2
     assert "already ingested as ingest #1" in again.describe()
     assert dump(db) == before
     copy = tmp_path / "renamed.csv"
     copy.write_bytes(path.read_bytes())  # same bytes under another name: still the same file
-    assert fleet_store.ingest_file(db, copy, today=TODAY).already_ingested
+    assert fleet_store.ingest_file(db, fleet_dir=SHIPPED, file_path=copy, today=TODAY).already_ingested
     assert dump(db) == before
 
 
 def test_a_later_file_adds_and_updates_by_vehicle_id(tmp_path) -> None:
     db = tmp_path / "evplan.sqlite"
-    fleet_store.ingest_file(db, write_csv(tmp_path / "first.csv", FIRST), today=TODAY)
+    fleet_store.ingest_file(db, fleet_dir=SHIPPED, file_path=write_csv(tmp_path / "first.csv", FIRST), today=TODAY)
     later = [
         ("V1", "bus", "BEV", "2020-01-02", "", "441502", "true", "BUS-CQ-1"),            # unchanged
         ("V2", "bus", "diesel", "2015-03-04", "2025-06-30", "441521", "true", "BUS-HF-1"),  # retired: updated
         ("V6", "bus", "BEV", "2025-07-01", "", "441521", "true", "BUS-HF-1"),            # new
     ]
-    report = fleet_store.ingest_file(db, write_csv(tmp_path / "later.csv", later), today=TODAY)
+    report = fleet_store.ingest_file(db, fleet_dir=SHIPPED, file_path=write_csv(tmp_path / "later.csv", later), today=TODAY)
     assert (report.added, report.updated, report.unchanged, report.quarantined) == (1, 1, 1, 0)
     vehicles = {v[0]: v for v in dump(db)["vehicles"]}
     assert sorted(vehicles) == ["V1", "V2", "V3", "V6"]  # V3 is not in the later file and stays
     assert vehicles["V2"][4] == "2025-06-30" and vehicles["V2"][10] == report.ingest_id  # last_ingest_id
     assert vehicles["V1"][10] == 1  # unchanged rows keep the ingest that last changed them
-    records = fleet_store.load_records(db)
-    r = fleet.indicators(records.vehicles, records.activity, year=2025)
+    records = fleet_store.load_records(db, fleet_dir=SHIPPED)
+    r = fleet.indicators(records.vehicles, records.activity, year=2025).to_dict()
     assert (r["buses"], r["ne_buses"]) == (2, 2)  # V1, V6; V2 retired
 
 
 def test_a_file_without_depot_column_keeps_stored_depots(tmp_path) -> None:
     db = tmp_path / "evplan.sqlite"
-    fleet_store.ingest_file(db, write_csv(tmp_path / "first.csv", FIRST), today=TODAY)
+    fleet_store.ingest_file(db, fleet_dir=SHIPPED, file_path=write_csv(tmp_path / "first.csv", FIRST), today=TODAY)
     rows = [("V1", "bus", "BEV", "2020-01-02", "2025-01-01", "441502", "true")]
-    report = fleet_store.ingest_file(db, write_csv(tmp_path / "dmv.csv", rows, header=COLUMNS[:7]), today=TODAY)
+    report = fleet_store.ingest_file(db, fleet_dir=SHIPPED, file_path=write_csv(tmp_path / "dmv.csv", rows, header=COLUMNS[:7]), today=TODAY)
     assert report.updated == 1 and "depot assignments are kept" in report.describe()
     assert {v[0]: v[7] for v in dump(db)["vehicles"]}["V1"] == "BUS-CQ-1"
 
@@ -117,7 +119,7 @@ def test_a_file_without_depot_column_keeps_stored_depots(tmp_path) -> None:
 def test_extra_columns_are_stored_and_reported(tmp_path) -> None:
     db = tmp_path / "evplan.sqlite"
     rows = [(*FIRST[0], "蓝"), (*FIRST[2], "绿")]
-    report = fleet_store.ingest_file(db, write_csv(tmp_path / "x.csv", rows, header=[*COLUMNS, "plate_colour"]),
+    report = fleet_store.ingest_file(db, fleet_dir=SHIPPED, file_path=write_csv(tmp_path / "x.csv", rows, header=[*COLUMNS, "plate_colour"]),
                                      today=TODAY)
     assert report.extra_columns == ("plate_colour",) and report.added == 2
     extra = {v[0]: json.loads(v[8]) for v in dump(db)["vehicles"]}
@@ -126,28 +128,28 @@ def test_extra_columns_are_stored_and_reported(tmp_path) -> None:
 
 def test_unreadable_or_incomplete_files_write_nothing(tmp_path) -> None:
     db = tmp_path / "evplan.sqlite"
-    fleet_store.ingest_file(db, write_csv(tmp_path / "first.csv", FIRST), today=TODAY)
+    fleet_store.ingest_file(db, fleet_dir=SHIPPED, file_path=write_csv(tmp_path / "first.csv", FIRST), today=TODAY)
     before = dump(db)
     with pytest.raises(RecordError, match="missing required column.*is_operating"):
-        fleet_store.ingest_file(db, write_csv(tmp_path / "cols.csv", [r[:6] for r in FIRST], header=COLUMNS[:6]))
+        fleet_store.ingest_file(db, fleet_dir=SHIPPED, file_path=write_csv(tmp_path / "cols.csv", [r[:6] for r in FIRST], header=COLUMNS[:6]))
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"vehicle_id\n\xff\xfe\xfa\n")
     with pytest.raises(InputFileError, match="bad.csv"):
-        fleet_store.ingest_file(db, bad)
+        fleet_store.ingest_file(db, fleet_dir=SHIPPED, file_path=bad)
     assert dump(db) == before
 
 
 def test_load_records_needs_an_existing_non_empty_store(tmp_path) -> None:
     with pytest.raises(InputFileError, match="no such file"):
-        fleet_store.load_records(tmp_path / "none.sqlite")
+        fleet_store.load_records(tmp_path / "none.sqlite", fleet_dir=SHIPPED)
     service_db = tmp_path / "service.sqlite"  # the service's database before any fleet ingest
     sqlite3.connect(service_db).execute("CREATE TABLE siting_runs (id TEXT)").connection.close()
     with pytest.raises(RecordError, match="no fleet records in this database"):
-        fleet_store.load_records(service_db)
+        fleet_store.load_records(service_db, fleet_dir=SHIPPED)
     assert fleet_store.list_ingests(service_db) == []
     fleet_store.ensure_schema(tmp_path / "empty.sqlite")
     with pytest.raises(RecordError, match="holds no vehicles"):
-        fleet_store.load_records(tmp_path / "empty.sqlite")
+        fleet_store.load_records(tmp_path / "empty.sqlite", fleet_dir=SHIPPED)
 
 
 def test_cli_ingest_prints_the_report_and_indicators_read_the_store(tmp_path, capsys) -> None:
@@ -163,28 +165,29 @@ def test_cli_ingest_prints_the_report_and_indicators_read_the_store(tmp_path, ca
 
 def test_the_shipped_records_through_the_store_give_the_same_indicators(tmp_path, shanwei_records) -> None:
     db = tmp_path / "evplan.sqlite"
-    report = fleet_store.ingest_file(db, config.FLEET_DIR / "vehicles.csv.gz")
+    report = fleet_store.ingest_file(db, fleet_dir=SHIPPED, file_path=config.FLEET_DIR / "vehicles.csv.gz")
     assert report.added == len(shanwei_records.vehicles) and report.quarantined == 0
-    stored = fleet_store.load_records(db)
+    stored = fleet_store.load_records(db, fleet_dir=SHIPPED)
     for year in (2020, 2025):
-        a = fleet.indicators(stored.vehicles, stored.activity, year=year)
-        b = fleet.indicators(shanwei_records.vehicles, shanwei_records.activity, year=year)
+        a = fleet.indicators(stored.vehicles, stored.activity, year=year).to_dict()
+        b = fleet.indicators(shanwei_records.vehicles, shanwei_records.activity, year=year).to_dict()
         assert a == b
-    assert fleet.depot_energy_demand(stored, year=2025).equals(fleet.depot_energy_demand(shanwei_records, year=2025))
+    assert fleet.depot_energy_demand(stored, year=2025) == fleet.depot_energy_demand(shanwei_records, year=2025)
 
 
 # ------------------------------------------------------------------------------------ kill midway
 
 KILLED_INGEST = """
 import sys, time
-from planner.fleet_store import ingest_file
+from planner import config
+from planner.fleet.store import ingest_file
 
 def progress(fraction, message):
     print(message, file=sys.stderr, flush=True)
     if message.startswith("writing vehicles"):
         time.sleep(0.4)  # hold the open transaction a moment so the parent can kill it mid-write
 
-ingest_file(sys.argv[1], sys.argv[2], progress=progress)
+ingest_file(sys.argv[1], sys.argv[2], fleet_dir=config.FLEET_DIR, progress=progress)
 print("committed", file=sys.stderr, flush=True)
 """
 
@@ -205,7 +208,7 @@ def _large_file(path: Path, n: int) -> Path:
 
 def test_an_ingest_killed_midway_leaves_the_store_as_it_was(tmp_path) -> None:
     db = tmp_path / "evplan.sqlite"
-    fleet_store.ingest_file(db, write_csv(tmp_path / "first.csv", FIRST), today=TODAY)
+    fleet_store.ingest_file(db, fleet_dir=SHIPPED, file_path=write_csv(tmp_path / "first.csv", FIRST), today=TODAY)
     before = dump(db)
     wal = db.with_name(db.name + "-wal")
     assert not wal.exists() or wal.stat().st_size == 0  # every connection closed: nothing pending
@@ -234,6 +237,18 @@ def test_an_ingest_killed_midway_leaves_the_store_as_it_was(tmp_path) -> None:
     con.close()
     assert dump(db) == before  # nothing of the killed ingest: no vehicle, no quarantine row, no ingest record
 
-    done = fleet_store.ingest_file(db, big)  # and the same file goes in whole afterwards
+    done = fleet_store.ingest_file(db, fleet_dir=SHIPPED, file_path=big)  # and the same file goes in whole afterwards
     assert not done.already_ingested and (done.added, done.quarantined) == (200_000, 1)
     assert len(dump(db)["vehicles"]) == len(before["vehicles"]) + 200_000
+
+
+def test_cli_ingest_fails_when_every_row_is_quarantined(tmp_path, capsys) -> None:
+    db = tmp_path / "evplan.sqlite"
+    path = write_csv(tmp_path / "bad.csv", [FIRST[3], FIRST[4]])  # a bad powertrain, dates out of order
+    assert main(["fleet", "ingest", str(path), "--db", str(db), "--quiet"]) == 1
+    captured = capsys.readouterr()
+    [line] = captured.err.strip().splitlines()
+    assert "every one of the 2 rows" in line and "bad.csv" in line and "nothing was added" in line
+    assert "2 quarantined" in captured.out  # the report with every row issue is still printed
+    good = write_csv(tmp_path / "good.csv", FIRST)  # some good rows: success
+    assert main(["fleet", "ingest", str(good), "--db", str(db), "--quiet"]) == 0

@@ -2,7 +2,7 @@
 
 The page mirrors what it drew into the DOM (``.site-marker`` SVG paths with ``data-site-id``, and
 ``data-evplan-*`` attributes on ``<body>``); the test compares them with the run's sites GeoJSON and
-keeps a screenshot in ``test-artifacts/map_page.png``.
+keeps a screenshot in ``map_page.png`` in the test artifacts directory (tests/support/paths.py).
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_server import LiveServer
+
+from tests.support.live_server import LiveServer
+from tests.support.paths import ARTIFACTS
 
 ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -106,7 +107,7 @@ def test_markers_drawn_equal_the_runs_sites(finished_run: tuple[LiveServer, str]
 
 def test_screenshot_of_the_map_page_is_kept(finished_run: tuple[LiveServer, str], tmp_path: Path) -> None:
     live, run_id = finished_run
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "map_page.png"
     shot.unlink(missing_ok=True)
     done = run_chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,900", live.url(f"/?run={run_id}"))
@@ -115,3 +116,19 @@ def test_screenshot_of_the_map_page_is_kept(finished_run: tuple[LiveServer, str]
     assert data[:8] == PNG_MAGIC
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (1280, 900)
+
+
+def test_api_docs_render_offline_from_local_assets(finished_run: tuple[LiveServer, str], tmp_path: Path) -> None:
+    """/docs draws every tag of the API in a real browser with no URL outside the server."""
+    live, _ = finished_run
+    page = httpx.get(live.url("/docs"))
+    assert page.status_code == 200
+    assets = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page.text) + re.findall(r"url: ?'([^']+)'", page.text)
+    assert assets and all(a.startswith("/") for a in assets), assets
+    for asset in assets:
+        assert httpx.get(live.url(asset)).status_code == 200, asset
+
+    done = run_chromium(tmp_path, "--dump-dom", live.url("/docs"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    tags = set(re.findall(r'data-tag="([^"]+)"', done.stdout))
+    assert {"siting", "network", "fleet", "reports"} <= tags, done.stdout[-2000:]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,17 +15,16 @@ from hypothesis import strategies as st
 from scipy import sparse
 from scipy.optimize import linprog
 
-from planner.errors import InfeasibleError, InputFileError
-from planner.siting import models
-from tests.support.orlib import read_cap, read_optima, read_pmed, read_scp
-from planner.siting.models import (
-    SolverOptions,
+from planner.errors import InfeasibleError, InputFileError, ScenarioError
+from planner.siting import locate, solver
+from planner.siting.locate import (
     capacitated_facility_location,
     max_covering,
     p_median,
     set_covering,
-    solve_problem,
 )
+from planner.siting.solver import SolverOptions, solve_problem
+from tests.support.orlib import read_cap, read_optima, read_pmed, read_scp
 
 #: OR-Library instances and optima carried in the repository (tests/data/orlib/README.md: sources, licence).
 ORLIB = Path(__file__).resolve().parent / "data" / "orlib"
@@ -291,7 +292,7 @@ def test_dominated_columns_match_their_definition() -> None:
         cover[:, 5] = cover[:, 2]  # identical columns: only the first survives at equal cost
         costs = rng.integers(1, 4, 8).astype(float)
         costs[5] = costs[2]
-        kept = models._undominated_columns(sparse.csr_array(cover), costs)
+        kept = locate._undominated_columns(sparse.csr_array(cover), costs)
         rows = [set(np.flatnonzero(cover[:, j])) for j in range(8)]
 
         def beats(k: int, j: int) -> bool:
@@ -380,7 +381,7 @@ def test_solve_problem_reports_infeasible_and_lp(solver: str) -> None:
 
 
 def test_falls_back_to_cbc_and_says_so_when_highs_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(models, "_highs_available", lambda: False)
+    monkeypatch.setattr(solver, "_highs_available", lambda: False)
     prob, _, best = _knapsack()
     result = solve_problem(prob, SolverOptions(solver="highs"))
     assert result.solver.startswith("cbc") and "highs unavailable" in result.solver
@@ -396,12 +397,33 @@ def test_repeated_solves_give_the_same_sites() -> None:
 
 
 def test_solver_options_are_checked() -> None:
-    with pytest.raises(ValueError, match="solver"):
+    with pytest.raises(ScenarioError, match="solver") as info:
         SolverOptions(solver="gurobi")
-    with pytest.raises(ValueError, match="time_limit_s"):
+    assert info.value.option == "solver"
+    with pytest.raises(ScenarioError, match="time_limit_s"):
         SolverOptions(time_limit_s=0)
-    with pytest.raises(ValueError, match="mip_gap"):
+    with pytest.raises(ScenarioError, match="time_limit_s"):
+        SolverOptions(time_limit_s=float("nan"))
+    with pytest.raises(ScenarioError, match="mip_gap"):
         SolverOptions(mip_gap=-0.1)
+
+
+@pytest.mark.parametrize("name", SOLVERS)
+def test_a_solve_prints_nothing_unless_the_log_is_asked_for(name: str) -> None:
+    """No HiGHS banner, no CBC output: a fresh process (the banner comes once per process) stays silent."""
+    code = (
+        "import pulp\n"
+        "from planner.siting.solver import SolverOptions, solve_problem\n"
+        "prob = pulp.LpProblem('tiny', pulp.LpMinimize)\n"
+        "x = pulp.LpVariable('x', 0, 10, cat=pulp.LpInteger)\n"
+        "prob += x\n"
+        "prob += x >= 2.5\n"
+        f"assert solve_problem(prob, SolverOptions(solver={name!r})).objective == 3\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout, done.stderr) == ("", "")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 
 from cli.main import main
 from planner.siting.candidates import haversine_km, motorway_graph
-from planner.siting.plan import Scenario
+from planner.siting.scenario import Scenario
 
 SCENARIO = Scenario()
 
@@ -31,8 +31,11 @@ def _features(path: Path) -> list[dict[str, Any]]:
 
 
 def test_outputs_are_written(plan_out: Path) -> None:
-    for name in ("service_areas.geojson", "sites.geojson", "coverage.geojson", "summary.json",
-                 "fleet_indicators.json", "report.html"):
+    from planner.pipeline import OUTPUT_FILES
+
+    assert {"service_areas.geojson", "sites.geojson", "coverage.geojson", "summary.json",
+            "fleet_indicators.json", "report.html"} <= set(OUTPUT_FILES)
+    for name in OUTPUT_FILES:
         assert (plan_out / name).stat().st_size > 0, name
 
 
@@ -207,9 +210,12 @@ def test_a_station_that_outgrows_its_grid_in_a_later_stage_is_named_with_the_yea
     from dataclasses import replace
 
     from planner.errors import InfeasibleError
-    from planner.siting.plan import candidates_from_network, minimum_chargers, plan_sites, power_kw
+    from planner.siting.candidates import candidates_from_network
+    from planner.siting.plan import plan_sites
+    from planner.siting.sizing import minimum_chargers, power_kw
 
-    sides = {c.site_id: c for c in candidates_from_network(shanwei_network, scenario=SCENARIO)
+    sides = {c.site_id: c for c in candidates_from_network(shanwei_network, kinds=SCENARIO.candidate_kinds,
+                                                           corridor_access_km=SCENARIO.corridor_access_km)
              if c.kind == "service_area"}
     need = {sid: [minimum_chargers(SCENARIO, c, y) for y in SCENARIO.stage_years] for sid, c in sides.items()}
     sid = next(s for s, n in need.items() if n[-1] > n[0])  # demand grows with the EV share

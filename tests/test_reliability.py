@@ -37,16 +37,18 @@ import httpx
 import psutil
 import pytest
 from fastapi.testclient import TestClient
-from test_server import API_KEY, LiveServer, _raw_upload, free_port
 
 from app.core.config import Settings
 from app.main import create_app
 from app.store import Store
-from planner import config, fleet_store
 from cli.main import main
+from planner import config
+from planner.fleet import store as fleet_store
+from tests.support.live_server import API_KEY, LiveServer, free_port
+from tests.support.live_server import raw_upload as _raw_upload
+from tests.support.paths import ARTIFACTS
 
 ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts"
 KEY = "reliability-key"
 WRITE = {"X-API-Key": KEY}
 COLUMNS = ["vehicle_id", "vehicle_class", "powertrain", "registered_on", "deregistered_on", "county_code",
@@ -95,7 +97,7 @@ def wait_ready(client: TestClient, deadline_s: float = 120) -> None:
 
 
 def record(name: str, data: dict[str, Any]) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.json"
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
@@ -272,7 +274,7 @@ LIMITED_SERVE = (
     "import os, resource, signal, sys\n"
     "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of death, as ENOSPC on a full disk\n"
     "resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), int(sys.argv[1])))\n"
-    "os.execv(sys.executable, [sys.executable, '-m', 'planner', 'serve', '--host', '127.0.0.1',\n"
+    "os.execv(sys.executable, [sys.executable, '-m', 'cli', 'serve', '--host', '127.0.0.1',\n"
     "                          '--port', sys.argv[2]])\n"
 )
 
@@ -284,8 +286,9 @@ def test_a_full_disk_gives_503_problems_and_loses_no_row(tmp_path: Path, shanwei
     seed = tmp_path / "seed.csv"
     seed.write_text(vehicles_csv([*many_vehicles(1500, "S"), ("BAD", "bus", "steam", "2021-01-01", "", "441502",
                                                               "true", "")]), encoding="utf-8")
-    assert fleet_store.ingest_file(db, seed).added == 1500
+    assert fleet_store.ingest_file(db, seed, fleet_dir=config.FLEET_DIR).added == 1500
     store.add_report("on demand", "<html>seed</html>", {"seed": True})
+    store.close()  # this process's connection would keep the write-ahead log (and the seeded rows) out of the file
     before = dump(db)
     assert db.stat().st_size > DISK_LIMIT_BYTES
 
@@ -325,6 +328,8 @@ def test_a_full_disk_gives_503_problems_and_loses_no_row(tmp_path: Path, shanwei
 
         body = is_problem(httpx.post(base + "/api/v1/reports", headers=WRITE, timeout=60), 503)
         assert "database cannot be written" in body["detail"] and str(data) not in body["detail"]
+        # The cause itself, not the failed ROLLBACK after SQLite had already rolled the failed COMMIT back.
+        assert "full" in body["detail"] and "cannot rollback" not in body["detail"], body["detail"]
 
         # Reads go on: the data already stored is served.
         indicators = httpx.get(base + "/api/v1/fleet/indicators", params={"year": 2021}).json()
@@ -340,7 +345,7 @@ def test_a_full_disk_gives_503_problems_and_loses_no_row(tmp_path: Path, shanwei
     assert "Traceback" not in log, log[-3000:]
 
     assert dump(db) == before  # rows lost: 0; nothing half-written either
-    done = fleet_store.ingest_file(db, _write(tmp_path / "many.csv.gz", packed))  # with space, the same file goes in
+    done = fleet_store.ingest_file(db, _write(tmp_path / "many.csv.gz", packed), fleet_dir=config.FLEET_DIR)  # with space, the same file goes in
     assert (done.added, done.quarantined) == (5000, 0)
 
 

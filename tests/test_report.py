@@ -12,10 +12,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 import pytest
+from support.fleet import Records, tiny_fleet
 
-from planner import report, targets
+from planner import config
+from planner.fleet import assessment, report, targets
 
-from test_targets import Records, tiny_fleet
+SHIPPED_TARGETS = targets.load_target_set(config.TARGETS_FILE)
 
 EVIL = "<script>alert('x')</script>"
 
@@ -34,7 +36,7 @@ class Issue:
 @pytest.fixture(scope="module")
 def shipped_report(shanwei_records, tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    paths = report.write_report(shanwei_records, out_dir=out)
+    paths = report.write_report(shanwei_records, out_dir=out, targets=SHIPPED_TARGETS)
     return out, paths
 
 
@@ -45,7 +47,7 @@ def test_report_files_are_written_with_the_assessed_figures(shanwei_records, shi
     assert [p.name for p in paths] == ["report.html", "report.json", "report.csv"]
     assert sorted(p.name for p in out.iterdir()) == ["report.csv", "report.html", "report.json"]  # no temp files
     figures = json.loads((out / "report.json").read_text(encoding="utf-8"))
-    assessed = json.loads(json.dumps(targets.assess_targets(shanwei_records)))
+    assessed = json.loads(json.dumps([a.to_dict() for a in assessment.assess_targets(shanwei_records, targets=SHIPPED_TARGETS)]))
     assert figures["targets"] == assessed
     years = fleet.record_years(shanwei_records)
     series = fleet.indicator_series(shanwei_records.vehicles, shanwei_records.activity, years=years)
@@ -78,7 +80,7 @@ def test_report_csv_has_one_row_per_year_and_indicator(shanwei_records, shipped_
     years = fleet.record_years(shanwei_records)
     assert sorted(city["year"].unique()) == years
     assert city.groupby("indicator")["year"].count().eq(len(years)).all()
-    latest = fleet.indicators(shanwei_records.vehicles, shanwei_records.activity, year=years[-1])
+    latest = fleet.indicators(shanwei_records.vehicles, shanwei_records.activity, year=years[-1]).to_dict()
     row = city[(city["year"] == years[-1]) & (city["indicator"] == "ne_bus_share")].iloc[0]
     assert row["value"] == pytest.approx(latest["ne_bus_share"]) and row["unit"] == "fraction"
     counties = table[table["scope"] == "county"]
@@ -124,7 +126,7 @@ def test_report_escapes_names_and_values_from_the_records(tmp_path) -> None:
                       quarantine=(Issue("vehicles<b>.csv", 7, "vehicle_id", EVIL, "duplicate id & more"),
                                   Issue("vehicles<b>.csv", 7, "county_code", "999999", "unknown county"),
                                   Issue("vehicles<b>.csv", 9, "powertrain", "steam", "not a powertrain")))
-    shipped = targets.load_target_set()
+    shipped = SHIPPED_TARGETS
     evil_set = targets.TargetSet(path=shipped.path, plan=shipped.plan,
                                  counties={"441502": f"城区{EVIL}", "441521": "海丰县"},
                                  targets=shipped.targets, not_assessed=shipped.not_assessed)
@@ -146,7 +148,7 @@ def test_report_escapes_names_and_values_from_the_records(tmp_path) -> None:
 def test_write_report_replaces_old_files(tmp_path) -> None:
     records = tiny_fleet()
     (tmp_path / "report.html").write_text("old", encoding="utf-8")
-    paths = report.write_report(records, out_dir=tmp_path / ".", year=2024)
+    paths = report.write_report(records, out_dir=tmp_path / ".", year=2024, targets=SHIPPED_TARGETS)
     assert all(p.exists() for p in paths)
     assert (tmp_path / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.csv", "report.html", "report.json"]

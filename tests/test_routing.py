@@ -6,7 +6,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from planner.routing import costs_from, to_csr
+from planner.network.routing import costs_from, to_csr
 
 
 def random_road_graph(seed: int, n: int = 120, m: int = 480) -> nx.MultiDiGraph:

@@ -20,10 +20,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from test_server import API_KEY, LiveServer
 
 from app.core.config import Settings
 from app.main import create_app
+from tests.support.live_server import API_KEY, LiveServer
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "security-test-key-7f3a"

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from support.fleet import tiny_fleet
 
-from planner import config, targets
+from planner import config
 from planner.errors import InputFileError, RecordError
+from planner.fleet import assessment, targets, trend
+from planner.fleet.indicators import FleetSeries
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS_FILE = ROOT / "data" / "fleet" / "targets.toml"
 PLAN_TEXT = ROOT / "docs" / "plan" / "shanwei-carbon-peak-plan-2023.md"
+
+
+def assess_series(series: FleetSeries, targets_: list) -> list[dict]:
+    """The assessments in their JSON form (what the API and the report carry)."""
+    return [a.to_dict() for a in assessment.assess_series(series, targets_)]
+
+
+def assess_targets(records, **options) -> list[dict]:
+    return [a.to_dict() for a in assessment.assess_targets(records, **options)]
 
 
 def expit(x: float) -> float:
@@ -30,15 +41,15 @@ def make_target(**overrides) -> targets.Target:
 
 
 def share_series(indicator: str, years, numerators, denominators, *, year: int | None = None,
-                 counties: dict[str, tuple] | None = None) -> targets.FleetSeries:
+                 counties: dict[str, tuple] | None = None) -> FleetSeries:
     """A FleetSeries built by hand: city counts and, optionally, counts per county."""
     num, den = targets.SHARE_COUNTS[indicator]
     city = pd.DataFrame({"year": list(years), num: list(numerators), den: list(denominators)})
     rows = []
     for code, (c_num, c_den) in (counties or {}).items():
         rows += [{"year": y, "county": code, num: a, den: b} for y, a, b in zip(years, c_num, c_den, strict=True)]
-    return targets.FleetSeries(years=tuple(years), assessment_year=year or max(years), city=city,
-                               counties=pd.DataFrame(rows), county_names={c: f"county {c}" for c in counties or {}})
+    return FleetSeries(years=tuple(years), city=city, counties=pd.DataFrame(rows),
+                       county_names={c: f"county {c}" for c in counties or {}}).up_to(year)
 
 
 def independent_projection(years, x, n, at_year: int, level: float = 0.8) -> tuple[float, float, float]:
@@ -77,7 +88,7 @@ def test_shipped_targets_quote_the_plan_verbatim() -> None:
     assert (co2.value, co2.comparison, co2.baseline_year, co2.year) == (-0.10, "<=", 2020, 2030)
     assert set(loaded.counties) == {"441502", "441521", "441523", "441581"}
     assert all(n["quote_zh"] in plan for n in loaded.not_assessed)
-    assert targets.DEFAULT_TARGETS_FILE == config.FLEET_DIR / "targets.toml"
+    assert config.TARGETS_FILE == config.FLEET_DIR / "targets.toml"
 
 
 def _edited(tmp_path, old: str, new: str, *, count: int = 1):
@@ -148,7 +159,7 @@ def test_logistic_fit_recovers_an_exact_logistic_curve_and_projects_it() -> None
     years = np.arange(2015, 2025)
     n = np.full(len(years), 50_000)
     x = np.round(n * np.array([expit(0.55 * (y - 2021.5)) for y in years]))
-    fit = targets.fit_logistic_share(years, x, n)
+    fit = trend.fit_logistic_share(years, x, n)
     assert fit.slope == pytest.approx(0.55, abs=0.005)
     assert fit.year0 - fit.intercept / fit.slope == pytest.approx(2021.5, abs=0.02)  # the curve's midpoint
     mid, low, high = fit.band(2030)
@@ -159,14 +170,14 @@ def test_logistic_fit_recovers_an_exact_logistic_curve_and_projects_it() -> None
 def test_loglinear_fit_recovers_an_exact_decline() -> None:
     years = np.arange(2015, 2025)
     values = 0.12 * np.exp(-0.03 * (years - 2015))
-    fit = targets.fit_loglinear(years, values)
+    fit = trend.fit_loglinear(years, values)
     assert fit.slope == pytest.approx(-0.03, abs=1e-9)
     assert fit.band(2030)[0] == pytest.approx(0.12 * math.exp(-0.45), rel=1e-9)
 
 
 def test_a_trend_needs_three_years() -> None:
     with pytest.raises(ValueError, match="3 years"):
-        targets.fit_logistic_share([2023, 2024, 2025], [1, 2, 3], [10, 0, 10])
+        trend.fit_logistic_share([2023, 2024, 2025], [1, 2, 3], [10, 0, 10])
 
 
 # ------------------------------------------------------------------------------------------ statuses
@@ -177,7 +188,7 @@ def test_a_logistic_share_heading_past_its_target_is_on_track_with_the_projectio
     n = [4000 + 100 * i for i in range(len(years))]
     x = [round(m * expit(0.6 * (y - 2021))) for y, m in zip(years, n, strict=True)]
     target = make_target(value=0.95)
-    [a] = targets.assess_series(share_series("ev_new_passenger_car_share", years, x, n), [target])
+    [a] = assess_series(share_series("ev_new_passenger_car_share", years, x, n), [target])
     mid, low, high = independent_projection(years, x, n, 2030)
     assert a["projection"]["value"] == pytest.approx(mid, abs=1e-9)
     assert (a["projection"]["low"], a["projection"]["high"]) == pytest.approx((low, high), abs=1e-9)
@@ -204,7 +215,7 @@ def test_status_follows_where_the_target_lies_against_the_interval() -> None:
     }
     assert max(v / c for v, c in zip(x[-1:], n[-1:], strict=True)) < cases["on track"]  # none met yet
     for expected, value in cases.items():
-        [a] = targets.assess_series(series, [make_target(value=value)])
+        [a] = assess_series(series, [make_target(value=value)])
         assert a["status"] == expected.strip(), (expected, value, a["status_reason"])
 
 
@@ -212,7 +223,7 @@ def test_a_flat_series_below_target_is_off_track_and_its_gap_is_computed_by_hand
     years = list(range(2015, 2025))
     n = [1000] * 7 + [900, 1000, 1100]
     x = [round(0.2 * m) for m in n]
-    [a] = targets.assess_series(share_series("ev_new_passenger_car_share", years, x, n), [make_target(value=0.30)])
+    [a] = assess_series(share_series("ev_new_passenger_car_share", years, x, n), [make_target(value=0.30)])
     assert a["status"] == "off track"
     assert a["projection"]["value"] == pytest.approx(0.2, abs=0.003)
     mean_additions = (900 + 1000 + 1100) / 3
@@ -226,7 +237,7 @@ def test_a_target_already_reached_is_met_and_about_counts_the_tolerance() -> Non
     series = share_series("ne_or_clean_new_vehicle_share", years, [100, 150, 200, 250, 300, 350, 390], n)
     about = make_target(indicator="ne_or_clean_new_vehicle_share", value=0.40, comparison="≈", tolerance=0.02)
     strict = make_target(indicator="ne_or_clean_new_vehicle_share", value=0.40)
-    a_about, a_strict = targets.assess_series(series, [about, strict])
+    a_about, a_strict = assess_series(series, [about, strict])
     assert a_about["status"] == "met"  # 39 % is "about 40 %" with a 2-point tolerance
     assert a_strict["status"] != "met"
 
@@ -238,7 +249,7 @@ def test_after_the_target_year_the_observed_value_decides() -> None:
     series = share_series("ne_taxi_share", years, x, n)
     missed = make_target(indicator="ne_taxi_share", kind="stock share", value=0.40, year=2022)
     reached = make_target(indicator="ne_taxi_share", kind="stock share", value=0.40, year=2021)
-    a_missed, a_reached = targets.assess_series(series, [missed, reached])
+    a_missed, a_reached = assess_series(series, [missed, reached])
     assert a_missed["status"] == "off track" and a_missed["projection"]["value"] == pytest.approx(0.39)
     assert a_reached["status"] == "met"
 
@@ -249,8 +260,8 @@ def test_the_assessment_year_limits_the_data_used() -> None:
     x = [round(1000 * expit(0.5 * (y - 2022))) for y in years]
     full = share_series("ev_new_passenger_car_share", years, x, n)
     early = share_series("ev_new_passenger_car_share", years, x, n, year=2020)
-    [a_full] = targets.assess_series(full, [make_target()])
-    [a_early] = targets.assess_series(early, [make_target()])
+    [a_full] = assess_series(full, [make_target()])
+    [a_early] = assess_series(early, [make_target()])
     assert a_early["latest_year"] == 2020 and a_early["observed"][-1]["year"] == 2020
     assert a_early["projection"]["value"] == pytest.approx(independent_projection(years[:6], x[:6], n[:6], 2030)[0])
     assert a_full["latest_year"] == 2024
@@ -261,7 +272,7 @@ def test_stock_gap_is_the_vehicles_still_to_switch_over_the_years_left() -> None
     series = share_series("ne_bus_share", years, [60, 70, 80, 90, 100], [120] * 5)
     bus = make_target(indicator="ne_bus_share", kind="stock share", value=1.0, year=2027)
     half = make_target(indicator="ne_bus_share", kind="stock share", value=0.9, year=2030)
-    a_bus, a_half = targets.assess_series(series, [bus, half])
+    a_bus, a_half = assess_series(series, [bus, half])
     assert a_bus["gap"]["vehicles_total"] == 20 and a_bus["gap"]["years_left"] == 2
     assert a_bus["gap"]["vehicles_per_year"] == pytest.approx(10.0)
     assert a_half["gap"]["vehicles_total"] == 8  # ceil(0.9 * 120) - 100
@@ -272,7 +283,7 @@ def test_a_stock_target_of_100_percent_is_reachable_by_the_projection() -> None:
     # 2 of 1,000 buses left in 2025 and falling fast: the logistic curve only nears 100 %, the fleet gets there
     years = list(range(2019, 2026))
     x = [700, 850, 930, 970, 990, 996, 998]
-    [a] = targets.assess_series(share_series("ne_bus_share", years, x, [1000] * 7),
+    [a] = assess_series(share_series("ne_bus_share", years, x, [1000] * 7),
                                 [make_target(indicator="ne_bus_share", kind="stock share", value=1.0, year=2028)])
     assert a["projection"]["value"] < 1.0
     assert (1 - a["projection"]["value"]) * 1000 < 0.5
@@ -280,7 +291,7 @@ def test_a_stock_target_of_100_percent_is_reachable_by_the_projection() -> None:
 
 
 def test_fewer_than_three_years_gives_no_projection() -> None:
-    [a] = targets.assess_series(share_series("ev_new_passenger_car_share", [2023, 2024], [1, 2], [10, 10]),
+    [a] = assess_series(share_series("ev_new_passenger_car_share", [2023, 2024], [1, 2], [10, 10]),
                                 [make_target()])
     assert a["status"] == "no data" and a["projection"] is None and a["latest_value"] == 0.2
 
@@ -297,7 +308,7 @@ def test_county_scope_takes_the_worst_county() -> None:
     city_n = [sum(c[1][i] for c in counties.values()) for i in range(7)]
     series = share_series("ne_bus_share", years, city_x, city_n, counties=counties)
     target = make_target(indicator="ne_bus_share", kind="stock share", value=0.9, year=2030, scope="county")
-    [a] = targets.assess_series(series, [target])
+    [a] = assess_series(series, [target])
     by_code = {c["county_code"]: c for c in a["counties"]}
     assert by_code["B"]["status"] == "off track" and by_code["C"]["status"] == "no data"
     assert by_code["A"]["status"] == "met" and by_code["D"]["status"] == "met"
@@ -318,9 +329,8 @@ def test_intensity_ratio_projects_a_log_linear_trend_against_the_baseline() -> N
                                                         (slow, math.exp(-0.05) - 1, "off track")):
         city = pd.DataFrame({"year": years, "operating_co2_per_converted_turnover": intensity,
                              "converted_turnover_tkm": turnover})
-        series = targets.FleetSeries(years=tuple(years), assessment_year=2024, city=city,
-                                     counties=pd.DataFrame(), county_names={})
-        [a] = targets.assess_series(series, [target])
+        series = FleetSeries(years=tuple(years), city=city, counties=pd.DataFrame(), county_names={})
+        [a] = assess_series(series, [target])
         assert a["projection"]["value"] == pytest.approx(expected_change, abs=1e-9)
         assert a["latest_value"] == pytest.approx(intensity[-1] / intensity[5] - 1)
         assert a["status"] == expected_status, a["status_reason"]
@@ -334,58 +344,22 @@ def test_describe_lists_every_target_and_county() -> None:
     years = list(range(2018, 2025))
     series = share_series("ne_bus_share", years, [50, 60, 70, 80, 88, 94, 97], [100] * 7,
                           counties={"441523": ([20, 25, 30, 35, 40, 45, 48], [50] * 7)})
-    series = targets.FleetSeries(**{**series.__dict__, "county_names": {"441523": "陆河县"}})
-    assessed = targets.assess_series(series, [make_target(id="buses", indicator="ne_bus_share", kind="stock share",
+    series = series.with_county_names({"441523": "陆河县"})
+    assessed = assessment.assess_series(series, [make_target(id="buses", indicator="ne_bus_share", kind="stock share",
                                                           value=1.0, year=2026, scope="county")])
-    text = targets.describe(assessed)
-    assert "buses" in text and "441523 陆河县" in text and assessed[0]["status"] in text
+    text = assessment.describe(assessed)
+    assert "buses" in text and "441523 陆河县" in text and assessed[0].status in text
     assert "97.0 % (2024)" in text and "≥ 100 % by 2026" in text
 
 
 # ------------------------------------------------------------------------------------ on fleet records
 
 
-@dataclass(frozen=True)
-class Records:
-    """A FleetRecords-like bundle built by hand."""
-
-    vehicles: pd.DataFrame
-    activity: pd.DataFrame
-    depots: pd.DataFrame = field(default_factory=pd.DataFrame)
-    quarantine: tuple = ()
-
-
-def tiny_fleet() -> Records:
-    """Buses in two counties, 2021-2024; at the end of 2024 county 441502 has 1 diesel bus left of 4."""
-    rows = [
-        # id, class, powertrain, registered, deregistered, county
-        ("B1", "bus", "diesel", "2015-03-01", "2022-06-30", "441502"),
-        ("B2", "bus", "diesel", "2016-03-01", "", "441502"),
-        ("B3", "bus", "BEV", "2021-05-01", "", "441502"),
-        ("B4", "bus", "BEV", "2022-07-01", "", "441502"),
-        ("B5", "bus", "BEV", "2023-01-10", "", "441502"),
-        ("B6", "bus", "diesel", "2018-01-01", "2023-12-31", "441521"),
-        ("B7", "bus", "BEV", "2021-02-01", "", "441521"),
-        ("B8", "bus", "BEV", "2024-12-31", "", "441521"),
-        ("C1", "passenger_car", "petrol", "2021-04-01", "", "441502"),
-        ("C2", "passenger_car", "BEV", "2022-04-01", "", "441521"),
-        ("C3", "passenger_car", "petrol", "2023-04-01", "", "441521"),
-        ("C4", "passenger_car", "BEV", "2024-04-01", "", "441502"),
-    ]
-    vehicles = pd.DataFrame(rows, columns=["vehicle_id", "vehicle_class", "powertrain", "registered_on",
-                                           "deregistered_on", "county_code"])
-    vehicles["registered_on"] = pd.to_datetime(vehicles["registered_on"])
-    vehicles["deregistered_on"] = pd.to_datetime(vehicles["deregistered_on"].replace("", None))
-    vehicles["is_operating"] = vehicles["vehicle_class"].eq("bus")
-    activity = pd.DataFrame(columns=["year", "vehicle_class", "powertrain", "vehicles", "vkm", "pkm", "tkm"])
-    return Records(vehicles=vehicles, activity=activity)
-
-
 def test_gap_on_a_tiny_fleet_is_the_diesel_buses_left(tmp_path) -> None:
     records = tiny_fleet()
     bus = make_target(id="bus", indicator="ne_bus_share", kind="stock share", value=1.0, year=2026, scope="county")
     ts = targets.TargetSet(path="", plan={}, counties={"441502": "城区", "441521": "海丰县"}, targets=(bus,))
-    [a] = targets.assess_targets(records, year=2024, targets=ts)
+    [a] = assess_targets(records, year=2024, targets=ts)
     # end of 2024: 441502 has B2 (diesel), B3, B4, B5; 441521 has B7, B8 (B6 left on 31 Dec 2023)
     assert a["latest_count"] == {"numerator": 5, "denominator": 6}
     assert a["latest_value"] == pytest.approx(5 / 6)
@@ -397,7 +371,7 @@ def test_gap_on_a_tiny_fleet_is_the_diesel_buses_left(tmp_path) -> None:
     assert [o["year"] for o in by_code["441521"]["observed"]] == [2022, 2023, 2024]
     assert [o["value"] for o in by_code["441521"]["observed"]] == pytest.approx([0.5, 1.0, 1.0])
     with pytest.raises(RecordError, match="outside the records"):
-        targets.assess_targets(records, year=2031, targets=ts)
+        assess_targets(records, year=2031, targets=ts)
 
 
 # ---------------------------------------------------------------------------------- on shipped records
@@ -405,18 +379,18 @@ def test_gap_on_a_tiny_fleet_is_the_diesel_buses_left(tmp_path) -> None:
 
 @pytest.fixture(scope="module")
 def shipped_assessed(shanwei_records):
-    return targets.assess_targets(shanwei_records)
+    return assess_targets(shanwei_records, targets=targets.load_target_set(config.TARGETS_FILE))
 
 
 def test_shipped_records_assessed_against_every_target(shanwei_records, shipped_assessed) -> None:
     from planner import fleet
 
-    loaded = targets.load_targets()
+    loaded = targets.load_targets(config.TARGETS_FILE)
     assert [a["id"] for a in shipped_assessed] == [t.id for t in loaded]
     year = fleet.record_years(shanwei_records)[-1]
-    ind = fleet.indicators(shanwei_records.vehicles, shanwei_records.activity, year=year)
+    ind = fleet.indicators(shanwei_records.vehicles, shanwei_records.activity, year=year).to_dict()
     for a in shipped_assessed:
-        assert a["status"] in targets.STATUS_ORDER, a
+        assert a["status"] in assessment.STATUS_ORDER, a
         assert a["assessment_year"] == year
         if a["kind"] == "intensity ratio":
             assert a["latest_value"] == pytest.approx(ind["operating_co2_intensity_change_vs_2020"], abs=1e-9)
@@ -428,7 +402,7 @@ def test_shipped_records_assessed_against_every_target(shanwei_records, shipped_
     assert {c["county_code"] for c in bus["counties"]} >= {"441502", "441521", "441523", "441581"}
     for c in bus["counties"]:
         by_county = fleet.indicators(shanwei_records.vehicles, shanwei_records.activity, year=year,
-                                     county=c["county_code"])
+                                     county=c["county_code"]).to_dict()
         assert c["latest_value"] == pytest.approx(by_county["ne_bus_share"])
 
 
@@ -453,8 +427,8 @@ def test_a_records_directory_with_its_own_targets_file_is_assessed_against_it(tm
     import json
     import shutil
 
-    from planner import config
     from cli.main import main
+    from planner import config
 
     city = tmp_path / "city"
     shutil.copytree(config.FLEET_DIR, city)
@@ -462,7 +436,7 @@ def test_a_records_directory_with_its_own_targets_file_is_assessed_against_it(tm
     (city / "targets.toml").write_text(text.replace("value = 0.30", "value = 0.95", 1), encoding="utf-8")
     own = {t.id: t.value for t in targets.targets_for(city).targets}
     assert own["ev_new_passenger_car_share_2030"] == 0.95
-    shipped = {t.id: t.value for t in targets.targets_for(tmp_path).targets}  # no file there: the shipped one
+    shipped = {t.id: t.value for t in targets.targets_for(tmp_path, default=config.TARGETS_FILE).targets}  # none there: the default
     assert shipped["ev_new_passenger_car_share_2030"] == 0.30
 
     assert main(["fleet", "targets", "--fleet-dir", str(city), "--json"]) == 0

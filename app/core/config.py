@@ -37,6 +37,16 @@ class Settings(BaseSettings):
     api_keys: SecretStr = Field(SecretStr(""), description="Comma-separated API keys allowed to write; kept only as hashes.")
     read_requires_key: bool = Field(False, description="Require X-API-Key on reads too (the map page then cannot load).")
     max_upload_mb: float = Field(50.0, gt=0, description="Largest accepted fleet upload, in MB (10^6 bytes).")
+    max_decompressed_mb: float | None = Field(
+        None, gt=0, description="Largest a compressed upload (.csv.gz, Parquet) may expand to, in MB; "
+                                "default 10 x max_upload_mb. A gzip upload is refused with 413 while it "
+                                "streams in, as soon as its expansion passes this.")
+    max_json_body_mb: float = Field(1.0, gt=0, description="Largest request body outside file uploads (JSON), "
+                                                           "in MB; larger bodies are refused with 413 while they "
+                                                           "stream in, before they are parsed.")
+    ingest_time_limit_s: float = Field(300.0, gt=0, description="An upload's ingest (validating and storing its "
+                                                                "rows) is stopped after this many seconds; the "
+                                                                "store is left as it was.")
     cors_origins: str = Field("", description="Comma-separated origins allowed by CORS (`*` for any); empty = none.")
     max_concurrent_runs: int = Field(1, ge=1, description="Siting runs computed at once (one process each).")
     run_time_limit_s: float = Field(900.0, gt=0, description="A siting run is stopped after this many seconds.")
@@ -93,6 +103,31 @@ class Settings(BaseSettings):
     def max_upload_bytes(self) -> int:
         """``max_upload_mb`` in bytes."""
         return int(self.max_upload_mb * 1_000_000)
+
+    @property
+    def max_decompressed_bytes(self) -> int:
+        """``max_decompressed_mb`` in bytes (default: 10 x the upload limit)."""
+        mb = self.max_decompressed_mb if self.max_decompressed_mb is not None else 10 * self.max_upload_mb
+        return int(mb * 1_000_000)
+
+    @property
+    def max_json_body_bytes(self) -> int:
+        """``max_json_body_mb`` in bytes."""
+        return int(self.max_json_body_mb * 1_000_000)
+
+    def public_text(self, text: str) -> str:
+        """``text`` with the service's own file paths replaced by what they are: fit to show a client."""
+        labels = ((self.database_path, "the service database"), (self.upload_dir, "the upload directory"),
+                  (self.data_dir, "the data directory"), (self.osm_path, "the road network file"),
+                  (self.fleet_dir, "the fleet records directory"), (self.boundaries_path, "the boundaries file"))
+        spelled = []
+        for path, label in labels:
+            for form in {str(path), str(Path(path).resolve()), str(Path(path).absolute())}:
+                if "/" in form and form != "/":  # a bare relative name such as "var" could be any word
+                    spelled.append((form, label))
+        for form, label in sorted(spelled, key=lambda item: -len(item[0])):  # longest first: files before dirs
+            text = text.replace(form, label)
+        return text
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -1,24 +1,32 @@
 """Candidate charger sites, towns to cover and expressway corridors, taken from a road network.
 
-Everything here is geometry and graph bookkeeping; the optimisation lives in ``plan.py``.
+Everything here is geometry and graph bookkeeping: which places could hold a charger (service-area
+sides, interchanges, fuel stations, car parks, town centres, fleet depots), which towns need one within
+reach, and which motorway stretches need one. The optimisation lives in ``plan.py``.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, get_args
 
 import networkx as nx
 import numpy as np
 
 from planner.geo import haversine_m
 
-#: Candidate kinds a scenario can draw on.
-CANDIDATE_KINDS = ("service_area", "interchange", "fuel", "parking", "town", "depot")
+if TYPE_CHECKING:
+    from planner.network import RoadNetwork
+
+#: Kinds of candidate site.
+CandidateKind: TypeAlias = Literal["service_area", "interchange", "fuel", "parking", "town", "depot"]
+#: Candidate kinds a scenario can draw on, in their canonical order.
+CANDIDATE_KINDS: tuple[CandidateKind, ...] = get_args(CandidateKind)
 #: Kinds open to the public, and so able to cover a town.
-PUBLIC_KINDS = frozenset({"interchange", "fuel", "parking", "town"})
+PUBLIC_KINDS: frozenset[CandidateKind] = frozenset({"interchange", "fuel", "parking", "town"})
 
 
 @dataclass(frozen=True)
@@ -26,7 +34,7 @@ class Candidate:
     """A place where a charging site could be built."""
 
     site_id: str
-    kind: str
+    kind: CandidateKind
     name: str
     lon: float
     lat: float
@@ -46,6 +54,20 @@ class Candidate:
     def public(self) -> bool:
         """Whether the public can charge here, so that it counts for town coverage."""
         return self.kind in PUBLIC_KINDS
+
+
+@dataclass(frozen=True)
+class Depot:
+    """A fleet depot whose plug-in buses or taxis charge overnight (from the fleet records)."""
+
+    depot_id: str
+    name: str
+    lon: float
+    lat: float
+    #: Plug-in vehicles based there, and their daily energy, kWh.
+    vehicles: int
+    daily_kwh: float
+    grid_capacity_kw: float | None = None
 
 
 @dataclass(frozen=True)
@@ -168,7 +190,7 @@ def corridors(graph: nx.MultiDiGraph) -> list[Corridor]:
 
 
 def _make_corridor(graph: nx.MultiDiGraph, mg: nx.DiGraph, nodes: list[Any], pos: list[float]) -> Corridor:
-    refs = [mg[u][v]["ref"] for u, v in zip(nodes[:-1], nodes[1:])]
+    refs = [mg[u][v]["ref"] for u, v in itertools.pairwise(nodes)]
     ref = max(set(refs), key=refs.count)
     a, b = graph.nodes[nodes[0]], graph.nodes[nodes[-1]]
     direction = compass(bearing_deg(a["x"], a["y"], b["x"], b["y"]))
@@ -235,3 +257,120 @@ def _paths_within(
         if not extended:
             yield sites, dist
 
+
+
+# --------------------------------------------------------------------------------------------------
+# From a road network
+# --------------------------------------------------------------------------------------------------
+
+
+def candidates_from_network(
+    network: RoadNetwork,
+    *,
+    kinds: Iterable[CandidateKind],
+    corridor_access_km: float,
+    depots: Sequence[Depot] = (),
+) -> list[Candidate]:
+    """Candidate sites of ``kinds`` on ``network``, each attached to its graph node.
+
+    An interchange counts for the motorway nodes within ``corridor_access_km``; a depot without
+    electric vehicles is no candidate (nothing to charge there).
+    """
+    graph = network.graph
+    wanted = set(kinds)
+    mg = motorway_graph(graph)
+    mw_nodes = list(mg.nodes)
+    mw_lon = np.array([graph.nodes[n]["x"] for n in mw_nodes])
+    mw_lat = np.array([graph.nodes[n]["y"] for n in mw_nodes])
+
+    def near_motorway(lon: float, lat: float) -> tuple[Any, ...]:
+        if not mw_nodes:
+            return ()
+        d = haversine_km(lon, lat, mw_lon, mw_lat)
+        return tuple(mw_nodes[i] for i in np.flatnonzero(d <= corridor_access_km))
+
+    out: list[Candidate] = []
+    if "service_area" in wanted:
+        for sa in network.service_areas:
+            if sa.status != "active":
+                continue
+            out.append(
+                Candidate(
+                    site_id=f"sa:{sa.id}:{sa.side}",
+                    kind="service_area",
+                    name=f"{sa.name} ({sa.side} side)",
+                    lon=sa.lon,
+                    lat=sa.lat,
+                    node=sa.node,
+                    corridor_nodes=(sa.node,),
+                    service_area_id=sa.id,
+                    side=sa.side,
+                    parking_spaces=sa.parking_spaces,
+                    grid_capacity_kw=sa.grid_capacity_kw,
+                    location_approximate=sa.location_approximate,
+                )
+            )
+    for poi in network.pois:
+        if poi.kind not in wanted:
+            continue
+        corridor = near_motorway(poi.lon, poi.lat) if poi.kind == "interchange" else ()
+        out.append(
+            Candidate(
+                site_id=f"{poi.kind}:{poi.osm_id}",
+                kind=poi.kind,
+                name=poi.name or f"{poi.kind} {poi.osm_id}",
+                lon=poi.lon,
+                lat=poi.lat,
+                node=poi.node,
+                corridor_nodes=corridor,
+            )
+        )
+    if "town" in wanted:
+        for place in network.places:
+            out.append(
+                Candidate(
+                    site_id=f"town:{place.osm_id}",
+                    kind="town",
+                    name=f"{place.name} town centre",
+                    lon=place.lon,
+                    lat=place.lat,
+                    node=place.node,
+                )
+            )
+    charged = [d for d in depots if d.daily_kwh > 0]  # without electric vehicles there is nothing to charge
+    if "depot" in wanted and charged:
+        from planner.network import nearest_nodes
+
+        depot_nodes, _ = nearest_nodes(network, [d.lon for d in charged], [d.lat for d in charged])
+        for d, node in zip(charged, depot_nodes.tolist(), strict=True):
+            out.append(
+                Candidate(
+                    site_id=f"depot:{d.depot_id}",
+                    kind="depot",
+                    name=d.name or d.depot_id,
+                    lon=d.lon,
+                    lat=d.lat,
+                    node=node,
+                    grid_capacity_kw=d.grid_capacity_kw,
+                    depot_vehicles=d.vehicles,
+                    depot_daily_kwh=d.daily_kwh,
+                    location_approximate=True,
+                )
+            )
+    return out
+
+
+def towns_from_network(network: RoadNetwork) -> list[Town]:
+    """Town and township seats of the network, with population (0 where unknown)."""
+    return [
+        Town(
+            town_id=str(p.osm_id),
+            name=p.name,
+            lon=p.lon,
+            lat=p.lat,
+            node=p.node,
+            population=int(p.population or 0),
+            county_code=p.county_code,
+        )
+        for p in network.places
+    ]

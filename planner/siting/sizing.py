@@ -1,20 +1,26 @@
-"""How many chargers a site needs: published norms, an Erlang-C (M/M/c) queue, and grid limits.
+"""Every charger, power and cost rule: published norms, an Erlang-C (M/M/c) queue, grid limits, prices.
 
 A site's charger count is the largest of (i) the station minimum of GB/T 50966-2024, (ii) for an
 expressway service area, 10 % of its car parking spaces (national 2022 action plan for charging along
 highways), and (iii) the fewest chargers for which an arriving EV waits with probability at most
-``max_wait_probability`` at the peak hour, treating the site as an M/M/c queue (Erlang C).
+``max_wait_probability`` at the peak hour, treating the site as an M/M/c queue (Erlang C); a depot
+gets the chargers that deliver its fleet's daily energy overnight. Peak-hour demand, installed power,
+the grid's limit and the capital cost of a site follow from the same assumptions, kept here in one
+place so that the model (``plan.py``) only chooses sites.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from planner.siting.candidates import Candidate
 
 
 @dataclass(frozen=True)
 class ChargerNorms:
-    """Sizing norms; each default names its source (see DOMAIN.md)."""
+    """Sizing norms; the comment on each default names its source."""
 
     #: GB/T 50966-2024: a charging station has at least 3 sets of charging equipment …
     min_chargers_per_station: int = 3
@@ -94,3 +100,128 @@ def site_power_kw(chargers: int, norms: ChargerNorms) -> float:
     """Installed power of a site with the norm's split of standard DC and high-power connectors."""
     standard, high = high_power_split(chargers, norms)
     return standard * norms.dc_power_kw + high * norms.high_power_kw
+
+
+# --------------------------------------------------------------------------------------------------
+# Assumptions: capital costs and peak-hour demand
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CostAssumptions:
+    """Capital costs in CNY. ASSUMPTIONS, not published prices: replace with local quotes."""
+
+    #: Civil works, grid connection and transformer per new site.
+    site_fixed_cny: float = 600_000.0
+    #: One 120 kW DC charger with installation.
+    dc_charger_cny: float = 70_000.0
+    #: One high-power (>= 360 kW) connector share of a liquid-cooled charger with installation.
+    high_power_charger_cny: float = 220_000.0
+    #: One depot charger (overnight, ``depot_power_kw``).
+    depot_charger_cny: float = 40_000.0
+
+
+@dataclass(frozen=True)
+class DemandAssumptions:
+    """Peak-hour charging demand. ASSUMPTIONS documented here; a city replaces them with counts."""
+
+    #: Annual average daily traffic on an expressway, both directions (no public count: assumed).
+    expressway_aadt: float = 40_000.0
+    #: Share of daily traffic in the peak hour (typical design-hour factor 0.08-0.12).
+    peak_hour_factor: float = 0.10
+    #: Share of passing EVs that stop to fast-charge at a service area.
+    ev_stop_share: float = 0.10
+    #: Cars per resident (Shanwei's car ownership is below Guangdong's average: assumed).
+    cars_per_resident: float = 0.15
+    #: Fast-charging sessions per EV per day in a town without home charging for all (assumed).
+    town_sessions_per_ev_day: float = 0.10
+    #: EV share of the car stock (and of expressway traffic) in each stage year; the main job
+    #: (``planner/pipeline.py``) replaces the defaults with the fleet records' projection.
+    ev_share_by_year: dict[int, float] = field(default_factory=lambda: {2025: 0.08, 2030: 0.20})
+
+    def ev_share(self, year: int) -> float:
+        """EV share for ``year``: the nearest year at or before it, else the earliest known."""
+        known = sorted(self.ev_share_by_year)
+        before = [y for y in known if y <= year]
+        return self.ev_share_by_year[before[-1] if before else known[0]]
+
+
+class SizingInputs(Protocol):
+    """What the site rules below read from a scenario (``planner.siting.scenario.Scenario`` has it)."""
+
+    @property
+    def norms(self) -> ChargerNorms: ...
+    @property
+    def costs(self) -> CostAssumptions: ...
+    @property
+    def demand(self) -> DemandAssumptions: ...
+    @property
+    def depot_power_kw(self) -> float: ...
+    @property
+    def depot_window_h(self) -> float: ...
+
+
+# --------------------------------------------------------------------------------------------------
+# Site rules
+# --------------------------------------------------------------------------------------------------
+
+
+def service_area_arrivals_per_hour(scenario: SizingInputs, year: int) -> float:
+    """Peak-hour EVs stopping to fast-charge at one side of a service area."""
+    d = scenario.demand
+    return d.expressway_aadt * 0.5 * d.peak_hour_factor * d.ev_share(year) * d.ev_stop_share
+
+
+def town_arrivals_per_hour(scenario: SizingInputs, population: int, year: int) -> float:
+    """Peak-hour fast-charging arrivals generated by a town of ``population`` residents."""
+    d = scenario.demand
+    daily = population * d.cars_per_resident * d.ev_share(year) * d.town_sessions_per_ev_day
+    return daily * d.peak_hour_factor
+
+
+def depot_chargers(scenario: SizingInputs, cand: Candidate) -> int:
+    """Depot chargers to deliver the fleet's daily energy within the overnight window."""
+    if cand.depot_daily_kwh <= 0:
+        return 0
+    return max(1, math.ceil(cand.depot_daily_kwh / (scenario.depot_power_kw * scenario.depot_window_h)))
+
+
+def minimum_chargers(scenario: SizingInputs, cand: Candidate, year: int) -> int:
+    """Chargers a site needs in ``year`` if opened, before town demand is assigned to it."""
+    if cand.kind == "depot":
+        return depot_chargers(scenario, cand)
+    arrivals = service_area_arrivals_per_hour(scenario, year) if cand.kind == "service_area" else 0.0
+    return required_chargers(
+        norms=scenario.norms,
+        peak_arrivals_per_hour=arrivals,
+        parking_spaces=cand.parking_spaces,
+        is_service_area=cand.kind == "service_area",
+    )
+
+
+def power_kw(scenario: SizingInputs, cand: Candidate, chargers: int) -> float:
+    """Installed power of ``chargers`` at a site (depots at the depot power)."""
+    if cand.kind == "depot":
+        return chargers * scenario.depot_power_kw
+    return site_power_kw(chargers, scenario.norms)
+
+
+def max_chargers(scenario: SizingInputs, cand: Candidate) -> int | None:
+    """Most chargers the site's grid connection allows, or None when its capacity is unknown."""
+    if cand.grid_capacity_kw is None:
+        return None
+    n = 0
+    while power_kw(scenario, cand, n + 1) <= cand.grid_capacity_kw + 1e-9:
+        n += 1
+    return n
+
+
+def cost_cny(scenario: SizingInputs, cand: Candidate, chargers: int) -> float:
+    """Capital cost of a site with ``chargers`` (fixed part included when chargers > 0)."""
+    if chargers <= 0:
+        return 0.0
+    c = scenario.costs
+    if cand.kind == "depot":
+        return c.site_fixed_cny * 0.25 + chargers * c.depot_charger_cny
+    standard, high = high_power_split(chargers, scenario.norms)
+    return c.site_fixed_cny + standard * c.dc_charger_cny + high * c.high_power_charger_cny

@@ -11,8 +11,8 @@ from app import fleet_records
 from app.api.deps import FleetDep, StateDep, WriteKey
 from app.schemas import problem_responses
 from app.uploads import receive_upload
+from planner import config
 from planner import fleet as planner_fleet
-from planner import targets as planner_targets
 
 router = APIRouter(prefix="/fleet", tags=["fleet"])
 
@@ -60,7 +60,8 @@ INGEST_EXAMPLE = {
 )
 async def upload_records(request: Request, state: StateDep, _: WriteKey) -> dict[str, Any]:
     settings = state.settings
-    saved = await receive_upload(request, directory=settings.upload_dir, max_bytes=settings.max_upload_bytes)
+    saved = await receive_upload(request, directory=settings.upload_dir, max_bytes=settings.max_upload_bytes,
+                                 max_decompressed_bytes=settings.max_decompressed_bytes)
     return await run_in_threadpool(fleet_records.ingest_upload, state, saved)
 
 
@@ -84,7 +85,7 @@ def indicators(
                                         examples=["441521"])] = None,
 ) -> dict[str, Any]:
     result = planner_fleet.indicators(records.vehicles, records.activity, year=year, county=county)
-    return {**result, "records_source": state.fleet_source}
+    return {**result.to_dict(), "records_source": state.fleet_source}
 
 
 @router.get(
@@ -100,5 +101,5 @@ def targets(
     year: Annotated[int | None, Query(ge=1990, le=2100,
                                       description="Assessment year; default: the latest year in the records.")] = None,
 ) -> list[dict[str, Any]]:
-    return planner_targets.assess_targets(records, year=year,
-                                          targets=planner_targets.targets_for(state.settings.fleet_dir))
+    target_set = planner_fleet.targets_for(state.settings.fleet_dir, default=config.TARGETS_FILE)
+    return [a.to_dict() for a in planner_fleet.assess_targets(records, year=year, targets=target_set)]

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response
 from fastapi.exceptions import RequestValidationError
 
 from app.api.deps import NetworkDep, StateDep
-from app.schemas import PROBLEM_RESPONSES, GeoJSONResponse, geojson_responses, problem_responses
+from app.schemas import (
+    PROBLEM_RESPONSES,
+    GeoJSONResponse,
+    geojson_responses,
+    problem_responses,
+)
 from planner import geo
 from planner import network as planner_network
 
@@ -67,7 +72,7 @@ def roads(
 
 
 @lru_cache(maxsize=64)
-def _roads_body(network: Any, classes: tuple[str, ...] | None,
+def _roads_body(network: planner_network.RoadNetwork, classes: tuple[str, ...] | None,
                 bbox: tuple[float, float, float, float] | None) -> bytes:
     """The roads GeoJSON, rendered once per network, class set and box: the network never changes
     while the service runs, and rendering (not routing) is what a map read costs."""

@@ -2,7 +2,8 @@
 
 One self-contained HTML page (inline CSS and SVG charts drawn here, no scripts, no network) plus the
 same figures as JSON and a long CSV. The CLI (``evplan fleet report``, ``evplan plan``) writes it
-with ``write_report``; the service stores ``build_report``'s HTML and figures on its schedule.
+with ``write_report``; the service stores ``build_report``'s HTML and figures on its schedule. Both
+take the records' ``fleet_series`` as ``series=`` so that it is computed once per run.
 """
 
 from __future__ import annotations
@@ -21,20 +22,18 @@ from typing import Any
 
 import pandas as pd
 
-from planner import targets as tg
+from planner import config
 from planner._io import write_text_atomic
+from planner.fleet import assessment as tg
+from planner.fleet.indicators import FleetSeries, fleet_series
+from planner.fleet.records import FleetRecords
+from planner.fleet.targets import TargetSet
+from planner.fleet.trend import INTERVAL_LEVEL
 
-#: What the shipped records are; shown on every report unless the records are known to be real.
-SHIPPED_DATA_NOTE = (
-    "The fleet records shipped with evplan (data/fleet) are synthetic: no registry extract of Shanwei is "
-    "public, so a seeded generator kept in the repository produces them, calibrated to published figures "
-    "(汕尾日报, 8 Nov 2021: 1,324 buses of which 1,295 battery-electric; 115 new-energy taxis, 49 %)."
-)
-SYNTHETIC_NOTE = SHIPPED_DATA_NOTE + (
-    " This report was built from them: its figures show how the tracking works and are not facts about "
-    "Shanwei. Run it on the bureau's own records for real figures.")
-UNKNOWN_SOURCE_NOTE = SHIPPED_DATA_NOTE + (
-    " If this report was built from them, its figures illustrate the method and are not facts about Shanwei.")
+#: What the shipped records are (``planner.config``); shown on every report unless the records are real.
+SHIPPED_DATA_NOTE = config.SHIPPED_FLEET_NOTE
+SYNTHETIC_NOTE = SHIPPED_DATA_NOTE + config.SHIPPED_FLEET_NOTE_SYNTHETIC
+UNKNOWN_SOURCE_NOTE = SHIPPED_DATA_NOTE + config.SHIPPED_FLEET_NOTE_UNKNOWN
 
 STATUS_COLOURS = {  # (text, background)
     tg.MET: ("#0f5323", "#d3f0dc"),
@@ -65,8 +64,9 @@ class Report:
     csv: str
 
 
-def build_report(records: Any, *, year: int | None = None, targets: tg.TargetSet | None = None,
-                 synthetic: bool | None = None, generated_at: str | None = None) -> Report:
+def build_report(records: FleetRecords, *, targets: TargetSet, year: int | None = None,
+                 synthetic: bool | None = None, generated_at: str | None = None,
+                 series: FleetSeries | None = None) -> Report:
     """Build the fleet-share report for the assessment ``year`` (default: the latest in the records).
 
     Parameters
@@ -76,17 +76,20 @@ def build_report(records: Any, *, year: int | None = None, targets: tg.TargetSet
     year
         Assessment year; trends use the years up to it.
     targets
-        Targets file contents; default the shipped ``data/fleet/targets.toml``.
+        Targets file contents (``targets.targets_for`` or ``load_target_set``).
     synthetic
         Whether the records are synthetic (a banner says so) or real (no banner); default: what the
         records say (a ``synthetic`` attribute, or ``attrs["synthetic"]`` on the vehicles table), else
         unknown, and the banner says that the shipped records are synthetic.
     generated_at
         Timestamp to print (ISO 8601); default now, UTC.
+    series
+        The records' ``fleet_series``, when the caller has it already (it is not computed again).
     """
-    target_set = targets if targets is not None else tg.load_target_set()
-    series = tg.collect_series(records, year=year, county_names=target_set.counties)
-    assessed = tg.assess_series(series, target_set.targets)
+    target_set = targets
+    full = series if series is not None else fleet_series(records)
+    series = full.up_to(year).with_county_names(target_set.counties)
+    assessed = [a.to_dict() for a in tg.assess_series(series, target_set.targets)]
     figures = _figures(records, series, assessed, target_set,
                        synthetic=_is_synthetic(records) if synthetic is None else synthetic,
                        generated_at=generated_at or datetime.now(UTC).isoformat(timespec="seconds"))
@@ -94,15 +97,15 @@ def build_report(records: Any, *, year: int | None = None, targets: tg.TargetSet
     return Report(figures=figures, html=render_html(figures), csv=_csv(series))
 
 
-def write_report(records: Any, *, out_dir: Path | str, year: int | None = None,
-                 targets: tg.TargetSet | None = None, synthetic: bool | None = None) -> list[Path]:
+def write_report(records: FleetRecords, *, out_dir: Path | str, targets: TargetSet, year: int | None = None,
+                 synthetic: bool | None = None, series: FleetSeries | None = None) -> list[Path]:
     """Write ``report.html``, ``report.json`` and ``report.csv`` to ``out_dir``, each atomically.
 
     The options are those of ``build_report``; returns the three paths.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    report = build_report(records, year=year, targets=targets, synthetic=synthetic)
+    report = build_report(records, year=year, targets=targets, synthetic=synthetic, series=series)
     texts = {
         "report.html": report.html,
         "report.json": json.dumps(report.figures, ensure_ascii=False, indent=2, allow_nan=False) + "\n",
@@ -119,7 +122,7 @@ def _json_default(obj: Any) -> Any:
     return str(obj)
 
 
-def _is_synthetic(records: Any) -> bool | None:
+def _is_synthetic(records: FleetRecords) -> bool | None:
     flag = getattr(records, "synthetic", None)
     if flag is None:
         flag = records.vehicles.attrs.get("synthetic")
@@ -151,7 +154,7 @@ def _scalar_columns(frame: pd.DataFrame) -> list[str]:
             and not pd.api.types.is_bool_dtype(frame[c])]
 
 
-def _figures(records: Any, series: tg.FleetSeries, assessed: list[dict[str, Any]], target_set: tg.TargetSet,
+def _figures(records: FleetRecords, series: FleetSeries, assessed: list[dict[str, Any]], target_set: TargetSet,
              *, synthetic: bool | None, generated_at: str) -> dict[str, Any]:
     city = series.city.copy()
     county_cols = ["year", "county"] + [c for c in ("buses", "ne_buses", "ne_bus_share", "taxis", "ne_taxis",
@@ -180,7 +183,7 @@ def _figures(records: Any, series: tg.FleetSeries, assessed: list[dict[str, Any]
         "synthetic": synthetic,
         "emission_factors": _emission_factors(records),
         "method": {
-            "interval_level": tg.INTERVAL_LEVEL,
+            "interval_level": INTERVAL_LEVEL,
             "shares": "logistic trend: weighted least squares on the empirical logit of each year's counts",
             "intensity": "log-linear trend: least squares on the log of the yearly intensity",
             "status_rules": STATUS_RULES,
@@ -198,7 +201,7 @@ STATUS_RULES = {
 }
 
 
-def _data_quality(records: Any, series: tg.FleetSeries) -> dict[str, Any]:
+def _data_quality(records: FleetRecords, series: FleetSeries) -> dict[str, Any]:
     issues = list(getattr(records, "quarantine", ()) or ())
     kinds = Counter((str(getattr(i, "field", "")), _reason_kind(str(getattr(i, "reason", "")))) for i in issues)
     by_file = Counter(str(getattr(i, "file", "")) for i in issues)
@@ -235,7 +238,7 @@ def _reason_kind(reason: str) -> str:
     return re.sub(r"\d[\d\-:./]*", "…", head).strip()
 
 
-def _emission_factors(records: Any) -> list[dict[str, Any]]:
+def _emission_factors(records: FleetRecords) -> list[dict[str, Any]]:
     factors = getattr(records, "emission_factors", None)
     if factors is None or len(factors) == 0:
         return []
@@ -247,7 +250,7 @@ def _emission_factors(records: Any) -> list[dict[str, Any]]:
 QUARANTINE_SAMPLE = 25
 
 
-def _csv(series: tg.FleetSeries) -> str:
+def _csv(series: FleetSeries) -> str:
     """Long table: one row per year, scope (city or county) and indicator."""
     rows = []
     for frame, scope in ((series.city, "city"), (series.counties, "county")):
@@ -456,9 +459,9 @@ def _county_section(figures: dict[str, Any]) -> list[str]:
             "<tr>"
             f"<td>{_zh(str(r['county_name']))}<br><span class=\"small\">{esc(code)}</span></td>"
             f"<td class=\"num\">{_int(r.get('buses'))}</td><td class=\"num\">{_int(r.get('ne_buses'))}</td>"
-            f"<td class=\"num\">{esc(tg._pct(r.get('ne_bus_share')))}</td>{status_cell('ne_bus_share', code)}"
+            f"<td class=\"num\">{esc(tg.format_percent(r.get('ne_bus_share')))}</td>{status_cell('ne_bus_share', code)}"
             f"<td class=\"num\">{_int(r.get('taxis'))}</td><td class=\"num\">{_int(r.get('ne_taxis'))}</td>"
-            f"<td class=\"num\">{esc(tg._pct(r.get('ne_taxi_share')))}</td>{status_cell('ne_taxi_share', code)}"
+            f"<td class=\"num\">{esc(tg.format_percent(r.get('ne_taxi_share')))}</td>{status_cell('ne_taxi_share', code)}"
             "</tr>")
     out += ["</tbody></table>"]
     for col, label in (("ne_bus_share", "NE share of buses"), ("ne_taxi_share", "NE share of taxis")):
@@ -483,7 +486,7 @@ def _county_year_matrix(figures: dict[str, Any], col: str, label: str) -> list[s
         for y in years:
             v = cells.get((code, y))
             shade = "" if v is None else f' style="background:rgba(31,95,168,{0.06 + 0.34 * float(v):.2f})"'
-            tds.append(f'<td class="num"{shade}>{esc(tg._pct(v))}</td>')
+            tds.append(f'<td class="num"{shade}>{esc(tg.format_percent(v))}</td>')
         out.append(f"<tr><td>{_zh(name)}</td>{''.join(tds)}</tr>")
     out.append("</tbody></table>")
     return out
@@ -678,7 +681,7 @@ def _legend(y: float, target_label: str) -> list[str]:
         ('<line x1="0" x2="22" y1="0" y2="0" stroke="#1d2430" stroke-width="2"/>', "observed"),
         ('<line x1="0" x2="22" y1="0" y2="0" stroke="#1f5fa8" stroke-width="2" stroke-dasharray="6 4"/>', "projection"),
         ('<rect x="0" y="-6" width="22" height="12" fill="#1f5fa8" fill-opacity="0.14"/>',
-         f"{int(tg.INTERVAL_LEVEL * 100)} % band"),
+         f"{int(INTERVAL_LEVEL * 100)} % band"),
         ('<line x1="0" x2="22" y1="0" y2="0" stroke="#c62828" stroke-width="1.5" stroke-dasharray="7 4"/>',
          target_label),
     )

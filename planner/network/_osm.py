@@ -30,6 +30,7 @@ from shapely.geometry.base import BaseGeometry
 
 from planner.errors import InputFileError, NetworkError
 from planner.geo import haversine_m
+from planner.network.types import PoiKind, ServiceAreaStatus
 
 XML_SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".osm.xml")
 PBF_SUFFIXES = (".osm.pbf", ".pbf")
@@ -119,7 +120,7 @@ class OsmElement:
         return self.tags.get(SOURCE_ELEMENT_TAG) or f"{self.osm_type}/{self.osm_id}"
 
 
-def service_area_status(tags: dict[str, str]) -> str | None:
+def service_area_status(tags: dict[str, str]) -> ServiceAreaStatus | None:
     """``active``, ``closed`` or ``under_construction`` for a service-area element, else None."""
     if tags.get("highway") in SERVICE_AREA_VALUES:
         return "active"
@@ -132,12 +133,14 @@ def service_area_status(tags: dict[str, str]) -> str | None:
     return None
 
 
-def poi_kind(tags: dict[str, str], osm_type: str) -> str | None:
+def poi_kind(tags: dict[str, str], osm_type: str) -> PoiKind | None:
     """``interchange`` (junction nodes), ``fuel`` or ``parking`` for a POI element, else None."""
     if tags.get("highway") == "motorway_junction" and osm_type == "node":
         return "interchange"
     amenity = tags.get("amenity")
-    return amenity if amenity in ("fuel", "parking") else None
+    if amenity == "fuel":
+        return "fuel"
+    return "parking" if amenity == "parking" else None
 
 
 def is_place(tags: dict[str, str]) -> bool:
@@ -344,13 +347,14 @@ def _frame_rows(gdf: Any) -> Iterator[dict[str, Any]]:
             tags.update({str(k): str(v) for k, v in extra.items()})
         for col in tag_cols:
             value = rec.get(col)
-            if _present(value):
+            if present(value):
                 tags[col] = str(value)
         rec["tags"] = tags
         yield rec
 
 
-def _present(value: Any) -> bool:
+def present(value: Any) -> bool:
+    """Whether a reader's attribute value is set (not None, NaN or empty)."""
     if value is None:
         return False
     if isinstance(value, float) and math.isnan(value):
@@ -413,9 +417,9 @@ def normalize_raw_graph(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
     out.add_nodes_from((n, {"x": x, "y": y}) for n, (x, y) in xy.items())
     us, vs, attrs = [], [], []
     for u, v, d in graph.edges(data=True):
-        a: dict[str, Any] = {"osmid": int(d["osmid"]) if _present(d.get("osmid")) else None}
+        a: dict[str, Any] = {"osmid": int(d["osmid"]) if present(d.get("osmid")) else None}
         for key in EDGE_TAGS:
-            if _present(d.get(key)):
+            if present(d.get(key)):
                 a[key] = str(d[key])
         a["oneway"] = bool(d.get("oneway", False))
         a["reversed"] = bool(d.get("reversed", False))

@@ -1,7 +1,7 @@
 """Shortest-path costs on road graphs with sparse matrices (scipy.sparse.csgraph).
 
-Many-source Dijkstra on a CSR matrix is an order of magnitude faster than networkx's per-source
-calls on road-like graphs (DOMAIN.md), and a cut-off keeps the result sparse.
+Many-source Dijkstra on a CSR matrix (scipy's compiled loop) is an order of magnitude faster than
+networkx's per-source calls on road-like graphs, and a cut-off bounds the work per source.
 """
 
 from __future__ import annotations

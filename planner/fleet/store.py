@@ -3,7 +3,7 @@
 The store lives in the service's database file (``$EVPLAN_DATA_DIR/evplan.sqlite``) in its own tables:
 ``vehicles`` (one row per vehicle id), ``quarantine`` (every rejected row, with its ingest) and
 ``ingests`` (one row per file taken in, with its SHA-256). Activity, depots, emission factors and
-counties are reference tables that stay files in a records directory (``data/fleet`` by default).
+counties are reference tables that stay files in a records directory (``fleet_dir``, e.g. ``data/fleet``).
 
 An ingest is one transaction (``BEGIN IMMEDIATE`` … ``COMMIT``): killed midway, it leaves the store as
 it was. The same file twice adds nothing (its hash is recorded); a later file adds new vehicles and
@@ -25,9 +25,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planner import config, fleet
 from planner.errors import InputFileError, RecordError, StorageError
-from planner.fleet import FleetRecords, RowIssue
+from planner.fleet.checks import extra_columns, validate_vehicles
+from planner.fleet.reading import TextTable, read_table
+from planner.fleet.records import (
+    FleetRecords,
+    load_activity,
+    load_counties,
+    load_depots,
+)
+from planner.fleet.schema import POWERTRAINS, VEHICLE_CLASSES, RowIssue
 from planner.progress import ProgressCallback, silent
 
 SCHEMA = f"""
@@ -49,8 +56,8 @@ CREATE TABLE IF NOT EXISTS ingests (
 );
 CREATE TABLE IF NOT EXISTS vehicles (
     vehicle_id TEXT PRIMARY KEY,
-    vehicle_class TEXT NOT NULL CHECK (vehicle_class IN ({", ".join(repr(c) for c in fleet.VEHICLE_CLASSES)})),
-    powertrain TEXT NOT NULL CHECK (powertrain IN ({", ".join(repr(p) for p in fleet.POWERTRAINS)})),
+    vehicle_class TEXT NOT NULL CHECK (vehicle_class IN ({", ".join(repr(c) for c in VEHICLE_CLASSES)})),
+    powertrain TEXT NOT NULL CHECK (powertrain IN ({", ".join(repr(p) for p in POWERTRAINS)})),
     registered_on TEXT NOT NULL,
     deregistered_on TEXT CHECK (deregistered_on IS NULL OR deregistered_on >= registered_on),
     county_code TEXT NOT NULL,
@@ -169,11 +176,11 @@ def ensure_schema(db_path: Path | str) -> None:
 
 
 def _reference(fleet_dir: Path) -> tuple[dict[str, str], list[str] | None]:
-    counties = fleet.load_counties(fleet_dir) if fleet_dir.is_dir() else dict(fleet.SHANWEI_COUNTIES)
+    counties = load_counties(fleet_dir)
     depots_path = fleet_dir / "depots.csv"
     if not depots_path.exists():
         return counties, None
-    depots, _ = fleet.load_depots(fleet_dir, known_counties=counties)
+    depots, _ = load_depots(fleet_dir, known_counties=counties)
     return counties, depots["depot_id"].tolist()
 
 
@@ -193,7 +200,7 @@ def ingest_file(
     file_path: Path | str,
     *,
     source_name: str | None = None,
-    fleet_dir: Path | str = config.FLEET_DIR,
+    fleet_dir: Path | str,
     progress: ProgressCallback = silent,
     today: date | None = None,
 ) -> IngestReport:
@@ -209,7 +216,7 @@ def ingest_file(
         Name recorded for the file (e.g. an upload's original name); default: ``file_path``.
     fleet_dir
         Records directory whose ``counties.csv`` and ``depots.csv`` say which county codes and depot ids
-        are valid.
+        are valid (required: the store never guesses a city).
     progress
         Called with (fraction, message) while staging and writing.
     today
@@ -230,16 +237,16 @@ def ingest_file(
     db_path = Path(db_path)
     file_path = Path(file_path)
     name = source_name or str(file_path)
-    table = fleet.read_table(file_path, what="a vehicle records file (CSV, CSV.GZ or Parquet)")
+    table = read_table(file_path, what="a vehicle records file (CSV, CSV.GZ or Parquet)")
     ensure_schema(db_path)
     with _connect(db_path) as con:
         seen = _previous(con, table.sha256)
         if seen is not None:
             return _already(db_path, name, table, seen, _stored_issues(con, seen[0]))
     counties, depots = _reference(Path(fleet_dir))
-    good, issues = fleet.validate_vehicles(table.frame, source=name, known_counties=counties,
+    good, issues = validate_vehicles(table.frame, source=name, known_counties=counties,
                                            known_depots=depots, today=today)
-    extras = tuple(fleet.extra_columns(table.frame))
+    extras = tuple(extra_columns(table.frame))
     has_depot = "depot_id" in table.frame.columns
     records = _as_rows(good, extras)
     started = _now()
@@ -283,12 +290,12 @@ def ingest_file(
     )
 
 
-def _already(db_path: Path, name: str, table: fleet.TextTable, seen: tuple[int, str],
+def _already(db_path: Path, name: str, table: TextTable, seen: tuple[int, str],
              issues: tuple[RowIssue, ...]) -> IngestReport:
     return IngestReport(
         file=name, sha256=table.sha256, ingest_id=seen[0], rows=len(table.frame), added=0, updated=0,
         unchanged=0, quarantined=len({i.row for i in issues}), encoding=table.encoding,
-        file_format=table.file_format, extra_columns=tuple(fleet.extra_columns(table.frame)), issues=issues,
+        file_format=table.file_format, extra_columns=tuple(extra_columns(table.frame)), issues=issues,
         already_ingested=True, ingested_at=seen[1], db=str(db_path),
     )
 
@@ -371,12 +378,12 @@ def list_ingests(db_path: Path | str) -> list[dict[str, Any]]:
 
 
 def load_records(
-    db_path: Path | str, *, fleet_dir: Path | str = config.FLEET_DIR, grid_kg_co2_per_kwh: float | None = None
+    db_path: Path | str, *, fleet_dir: Path | str, grid_kg_co2_per_kwh: float | None = None
 ) -> FleetRecords:
     """The fleet records with vehicles from the store and reference tables from ``fleet_dir``.
 
     Vehicles and the quarantine (every ingest's rejected rows) come from SQLite; activity, depots,
-    emission factors and counties from the records directory (the shipped ``data/fleet`` by default).
+    emission factors and counties from the records directory ``fleet_dir``.
     Raises ``InputFileError`` when the store does not exist and ``RecordError`` when it holds no vehicle.
     """
     db_path = Path(db_path)
@@ -401,9 +408,9 @@ def load_records(
     for col in ("vehicle_id", "vehicle_class", "powertrain", "county_code", "depot_id"):
         vehicles[col] = vehicles[col].astype("str")
     fleet_dir = Path(fleet_dir)
-    counties = fleet.load_counties(fleet_dir)
-    depots, depot_issues = fleet.load_depots(fleet_dir, known_counties=counties)
-    activity, factors, activity_issues = fleet.load_activity(fleet_dir, known_counties=counties,
+    counties = load_counties(fleet_dir)
+    depots, depot_issues = load_depots(fleet_dir, known_counties=counties)
+    activity, factors, activity_issues = load_activity(fleet_dir, known_counties=counties,
                                                              grid_kg_co2_per_kwh=grid_kg_co2_per_kwh)
     return FleetRecords(vehicles=vehicles, activity=activity, depots=depots,
                         quarantine=issues + tuple(depot_issues) + tuple(activity_issues),

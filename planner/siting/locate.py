@@ -1,25 +1,17 @@
-"""Generic facility-location models on any cost or coverage matrix, built with PuLP, solved with HiGHS.
+"""Generic facility-location models on any cost or coverage matrix, built with PuLP.
 
-Four models, each returning a :class:`SolveResult` that tells a proven optimum from an answer cut off
-by the time limit (PuLP's ``LpStatus`` says "Optimal" for both; the solver's own status and bound do
-not): set covering, maximal covering, p-median and capacitated facility location. Demands are rows,
-candidate sites are columns. Coverage constraints are built from sparse coverage sets; identical
-demand rows are merged and dominated columns dropped before the solve, and ``open_sites`` always
-refers to the caller's column indices. CBC (bundled with PuLP) is the fallback solver.
+Four models, each returning a :class:`~planner.siting.solver.SolveResult` that tells a proven optimum
+from an answer cut off by the time limit: set covering, maximal covering, p-median and capacitated
+facility location. Demands are rows, candidate sites are columns. Coverage constraints are built
+from sparse coverage sets; identical demand rows are merged and dominated columns dropped before the
+solve, and ``open_sites`` always refers to the caller's column indices. Nothing here knows about
+chargers or cities; ``plan.py`` is the Shanwei model.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import re
-import sys
-import tempfile
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 from time import perf_counter
 from typing import Any, TypeAlias
 
@@ -28,269 +20,21 @@ import pulp
 from scipy import sparse
 
 from planner.errors import InfeasibleError, SolverError
-
-SOLVERS = ("highs", "cbc")
-STATUSES = ("optimal", "feasible", "infeasible", "unbounded", "not_solved")
-
-#: p-median: the site serving each demand row. Capacitated location: per demand row, the
-#: ``(site, share)`` pairs that serve it (shares sum to 1).
-Assignment: TypeAlias = tuple[int, ...] | tuple[tuple[tuple[int, float], ...], ...]
+from planner.siting.solver import (
+    SolveResult,
+    SolverOptions,
+    model_variable,
+    relative_gap,
+    solve_problem,
+)
 
 #: Linear terms ``(variable, coefficient)`` of a constraint or objective.
 Terms: TypeAlias = list[tuple[pulp.LpVariable, float]]
 
+#: Solver options a model uses when given none (HiGHS, 60 s, relative gap 1e-4).
+DEFAULT_OPTIONS = SolverOptions()
+
 _MAX_LISTED = 20  # rows named in an infeasibility message before "… and N more"
-
-
-@dataclass(frozen=True)
-class SolverOptions:
-    """How to solve: which solver, when to stop, and with how many threads.
-
-    ``mip_gap`` is relative: a solution whose proven gap is at most ``mip_gap`` counts as optimal.
-    ``random_seed`` is fixed by default so that repeated runs give the same answer (HiGHS and CBC are
-    deterministic for a fixed seed and thread count, unless stopped by the time limit).
-    """
-
-    solver: str = "highs"
-    time_limit_s: float | None = 60.0
-    mip_gap: float = 1e-4
-    threads: int | None = None
-    msg: bool = False
-    random_seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.solver not in SOLVERS:
-            raise ValueError(f"solver must be one of {list(SOLVERS)}, got {self.solver!r}")
-        if self.time_limit_s is not None and not self.time_limit_s > 0:
-            raise ValueError(f"time_limit_s must be positive or None, got {self.time_limit_s}")
-        if not 0 <= self.mip_gap < 1:
-            raise ValueError(f"mip_gap must be in [0, 1), got {self.mip_gap}")
-        if self.threads is not None and self.threads < 1:
-            raise ValueError(f"threads must be at least 1 or None, got {self.threads}")
-        if self.random_seed < 0:
-            raise ValueError(f"random_seed must be non-negative, got {self.random_seed}")
-
-
-@dataclass(frozen=True)
-class SolveResult:
-    """The outcome of one solve.
-
-    ``status`` is "optimal" (proven within ``mip_gap``), "feasible" (a solution, stopped with a larger
-    gap, e.g. by the time limit), "infeasible", "unbounded" or "not_solved" (stopped without any
-    solution). ``bound`` is the best proven bound on the objective and ``gap`` the relative distance
-    ``|objective - bound| / |objective|``; both are None when the solver did not report them.
-    """
-
-    status: str
-    objective: float | None
-    bound: float | None
-    gap: float | None
-    solver: str
-    solve_time_s: float
-    open_sites: tuple[int, ...] = ()
-    assignment: Assignment | None = None
-    build_time_s: float = 0.0
-    #: Capacitated location only: capacity units (e.g. chargers) installed at each site.
-    units: tuple[int, ...] = ()
-
-    @property
-    def has_solution(self) -> bool:
-        """True when the result carries a solution (optimal or feasible)."""
-        return self.status in ("optimal", "feasible")
-
-    def describe(self) -> str:
-        """One line for a planner: "optimal 5819 (highs, 0.4 s)" or "feasible 1188, gap 3.1 % …"."""
-        timing = f"{self.solver}, {self.solve_time_s:.2f} s"
-        if self.status == "optimal":
-            return f"optimal {self.objective:.10g} ({timing})"
-        if self.status == "feasible":
-            gap = "unknown" if self.gap is None else f"{100 * self.gap:.2f} %"
-            bound = "" if self.bound is None else f", bound {self.bound:.10g}"
-            return f"feasible {self.objective:.10g}, gap {gap}{bound} (stopped before proving optimality; {timing})"
-        if self.status == "not_solved":
-            return f"no solution found before the solver stopped ({timing})"
-        return f"{self.status} ({timing})"
-
-
-# --------------------------------------------------------------------------------------------------
-# Solving a PuLP problem
-# --------------------------------------------------------------------------------------------------
-
-
-def solve_problem(prob: pulp.LpProblem, options: SolverOptions = SolverOptions()) -> SolveResult:
-    """Solve ``prob`` with the solver ``options`` name and report status, objective, bound and gap.
-
-    Falls back to CBC (and says so in ``solver``) when HiGHS is asked for but highspy is missing.
-
-    Parameters
-    ----------
-    prob
-        A PuLP problem; its variables receive the solution values.
-    options
-        Solver, time limit (s), relative MIP gap, threads, log output and random seed.
-
-    Raises
-    ------
-    SolverError
-        When the solver itself fails (crash, unreadable output).
-    """
-    if options.solver == "highs":
-        if _highs_available():
-            return _solve_highs(prob, options)
-        return _solve_cbc(prob, options, label="cbc (fallback: highs unavailable)")
-    return _solve_cbc(prob, options, label="cbc")
-
-
-def _highs_available() -> bool:
-    return bool(pulp.HiGHS(msg=False).available())
-
-
-def _relative_gap(objective: float | None, bound: float | None) -> float | None:
-    if objective is None or bound is None or not (math.isfinite(objective) and math.isfinite(bound)):
-        return None
-    diff = abs(objective - bound)
-    if diff <= 1e-9 * max(1.0, abs(objective)):
-        return 0.0
-    return diff / max(abs(objective), 1e-10)
-
-
-def _classify(
-    status: str, objective: float | None, bound: float | None, options: SolverOptions
-) -> tuple[str, float | None]:
-    """Final status and gap: an answer stopped early whose bound proves it within ``mip_gap`` is optimal."""
-    gap = _relative_gap(objective, bound) if status in ("optimal", "feasible") else None
-    if status == "feasible" and gap is not None and gap <= options.mip_gap:
-        status = "optimal"
-    return status, gap
-
-
-@contextmanager
-def _solver_output_to_stderr() -> Iterator[None]:
-    """Send what native solver code prints on stdout to stderr instead.
-
-    highspy prints its banner on stdout whatever ``output_flag`` says, which would corrupt the JSON
-    that ``evplan plan --json`` writes there.
-    """
-    try:
-        stdout_fd = sys.__stdout__.fileno() if sys.__stdout__ else 1
-        saved = os.dup(stdout_fd)
-    except (OSError, ValueError):  # no real stdout (embedded interpreter): nothing to protect
-        yield
-        return
-    try:
-        sys.stdout.flush()
-        os.dup2(sys.__stderr__.fileno() if sys.__stderr__ else 2, stdout_fd)
-        yield
-    finally:
-        os.dup2(saved, stdout_fd)
-        os.close(saved)
-
-
-def _solve_highs(prob: pulp.LpProblem, options: SolverOptions) -> SolveResult:
-    import highspy
-
-    solver = pulp.HiGHS(
-        msg=options.msg,
-        timeLimit=options.time_limit_s,
-        gapRel=options.mip_gap,
-        threads=options.threads,
-        random_seed=options.random_seed,
-    )
-    start = perf_counter()
-    try:
-        with _solver_output_to_stderr():
-            prob.solve(solver)
-    except (pulp.PulpSolverError, RuntimeError) as exc:
-        raise SolverError(f"HiGHS failed on problem {prob.name!r}: {exc}") from exc
-    elapsed = perf_counter() - start
-    highs = prob.solverModel
-    model_status = highs.getModelStatus()
-    info = highs.getInfo()
-    has_solution = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
-    kind = highspy.HighsModelStatus
-    if model_status == kind.kOptimal:
-        status = "optimal"
-    elif model_status in (kind.kInfeasible, kind.kUnboundedOrInfeasible):
-        # Unbounded-or-infeasible comes from presolve; the models here cannot be unbounded.
-        status = "infeasible"
-    elif model_status == kind.kUnbounded:
-        status = "unbounded"
-    else:
-        status = "feasible" if has_solution else "not_solved"
-    objective = bound = None
-    if status in ("optimal", "feasible"):
-        objective = float(pulp.value(prob.objective) or 0.0)
-        if prob.isMIP():
-            # HiGHS minimises (PuLP negates a maximisation) and never sees the objective constant.
-            sense = -1.0 if prob.sense == pulp.LpMaximize else 1.0
-            constant = float(prob.objective.constant) if prob.objective is not None else 0.0
-            dual = float(info.mip_dual_bound)
-            bound = sense * dual + constant if math.isfinite(dual) else None
-        elif status == "optimal":
-            bound = objective
-    status, gap = _classify(status, objective, bound, options)
-    return SolveResult(status, objective, bound, gap, f"highs {highs.version()}", elapsed)
-
-
-_CBC_BOUND = re.compile(r"^(?:Lower|Upper) bound:\s*(\S+)", re.MULTILINE)
-
-
-def _solve_cbc(prob: pulp.LpProblem, options: SolverOptions, *, label: str) -> SolveResult:
-    with tempfile.TemporaryDirectory(prefix="evplan-cbc-") as tmp:
-        log_path = Path(tmp) / "cbc.log"
-        with warnings.catch_warnings():
-            # PuLP 3.3 deprecates the bundled CBC for PuLP 4.0; it is the only CBC a pip install has.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            solver = pulp.PULP_CBC_CMD(
-                msg=False,
-                timeLimit=options.time_limit_s,
-                gapRel=options.mip_gap,
-                threads=options.threads,
-                logPath=str(log_path),
-                # Seed 0 keeps CBC's own fixed seeds (CBC reads "randomSeed 0" as "use the clock").
-                options=[f"randomSeed {options.random_seed}", f"randomCbcSeed {options.random_seed}"]
-                if options.random_seed
-                else [],
-            )
-        if not solver.available():
-            raise SolverError("CBC is not available: PuLP's bundled cbc binary cannot be executed")
-        start = perf_counter()
-        try:
-            prob.solve(solver)
-        except pulp.PulpSolverError as exc:
-            raise SolverError(f"CBC failed on problem {prob.name!r}: {exc}") from exc
-        elapsed = perf_counter() - start
-        log = log_path.read_text(errors="replace") if log_path.exists() else ""
-    if options.msg:
-        sys.stdout.write(log)
-    if prob.sol_status == pulp.LpSolutionOptimal:
-        status = "optimal"
-    elif prob.sol_status == pulp.LpSolutionIntegerFeasible:
-        status = "feasible"
-    elif prob.status == pulp.LpStatusInfeasible:
-        status = "infeasible"
-    elif prob.status == pulp.LpStatusUnbounded:
-        status = "unbounded"
-    else:
-        status = "not_solved"
-    objective = bound = None
-    if status in ("optimal", "feasible"):
-        objective = float(pulp.value(prob.objective) or 0.0)
-        found = _CBC_BOUND.search(log)
-        if found:
-            # CBC prints its bound in the problem's own sense, without the objective constant.
-            constant = float(prob.objective.constant) if prob.objective is not None else 0.0
-            bound = float(found.group(1)) + constant
-            # How far the bound lies on the wrong side of the objective: CBC rounds it to 3 decimals.
-            excess = (bound - objective) * (1.0 if prob.sense == pulp.LpMinimize else -1.0)
-            if excess > 1e-3 + 1e-6 * abs(objective):
-                bound = None  # not a valid bound: the log was not what we expected
-            elif excess > 0:
-                bound = objective
-        elif status == "optimal":
-            bound = objective  # CBC prints no bound line when it closes the gap completely
-    status, gap = _classify(status, objective, bound, options)
-    return SolveResult(status, objective, bound, gap, label, elapsed)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -428,14 +172,6 @@ def _undominated_columns(matrix: sparse.csr_array, costs: np.ndarray) -> np.ndar
     return np.array(keep, dtype=np.int64)
 
 
-def model_variable(
-    prob: pulp.LpProblem, name: str, low: float | None = None, up: float | None = None, cat: str = pulp.LpContinuous
-) -> pulp.LpVariable:
-    """A variable of ``prob`` (PuLP >= 3.3 owns variables by their problem; older PuLP builds them freely)."""
-    if hasattr(prob, "add_variable"):
-        return prob.add_variable(name, low, up, cat)
-    return pulp.LpVariable(name, low, up, cat)
-
 
 def _add(prob: pulp.LpProblem, terms: Terms, sense: int, rhs: float, name: str) -> None:
     """Add ``sum(coef * var for var, coef in terms) <sense> rhs`` to ``prob`` as constraint ``name``."""
@@ -457,7 +193,7 @@ def _nothing_to_decide(options: SolverOptions, build_time_s: float) -> SolveResu
 
 def _finish(result: SolveResult, objective: float | None, build_time_s: float, **fields: Any) -> SolveResult:
     """The solver's result with the objective recomputed from the caller's data and the mapped solution."""
-    gap = _relative_gap(objective, result.bound) if result.has_solution else result.gap
+    gap = relative_gap(objective, result.bound) if result.has_solution else result.gap
     return replace(result, objective=objective, gap=gap, build_time_s=build_time_s, **fields)
 
 
@@ -466,7 +202,7 @@ def _finish(result: SolveResult, objective: float | None, build_time_s: float, *
 # --------------------------------------------------------------------------------------------------
 
 
-def set_covering(coverage: Any, costs: Any = None, *, options: SolverOptions = SolverOptions()) -> SolveResult:
+def set_covering(coverage: Any, costs: Any = None, *, options: SolverOptions = DEFAULT_OPTIONS) -> SolveResult:
     """Cheapest set of sites covering every demand row (minimum number of sites when ``costs`` is None).
 
     Parameters
@@ -517,7 +253,7 @@ def set_covering(coverage: Any, costs: Any = None, *, options: SolverOptions = S
     return _finish(result, float(site_costs[open_sites].sum()), build_time_s, open_sites=opened)
 
 
-def max_covering(coverage: Any, weights: Any, p: int, *, options: SolverOptions = SolverOptions()) -> SolveResult:
+def max_covering(coverage: Any, weights: Any, p: int, *, options: SolverOptions = DEFAULT_OPTIONS) -> SolveResult:
     """At most ``p`` sites covering the largest total demand weight (maximal covering location).
 
     Parameters
@@ -567,7 +303,7 @@ def max_covering(coverage: Any, weights: Any, p: int, *, options: SolverOptions 
     return _finish(result, float(w[covered].sum()), build_time_s, open_sites=tuple(int(j) for j in open_sites))
 
 
-def p_median(costs: Any, p: int, weights: Any = None, *, options: SolverOptions = SolverOptions()) -> SolveResult:
+def p_median(costs: Any, p: int, weights: Any = None, *, options: SolverOptions = DEFAULT_OPTIONS) -> SolveResult:
     """Open ``p`` sites minimising the total weighted cost of serving each demand from its nearest open site.
 
     Uses a radius formulation (Elloumi 2010; García, Labbé & Marín 2011) instead of one variable per
@@ -718,7 +454,7 @@ def capacitated_facility_location(
     costs: Any,
     *,
     max_units: Any = None,
-    options: SolverOptions = SolverOptions(),
+    options: SolverOptions = DEFAULT_OPTIONS,
 ) -> SolveResult:
     """Open sites and split each demand among them at least cost, within each site's capacity.
 
