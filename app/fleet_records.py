@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from operator import methodcaller
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.uploads import SavedUpload, run_within
 from planner import fleet
 from planner.errors import EvplanError, RecordError
 from planner.fleet import FleetRecords
 from planner.fleet import store as fleet_store
+
+if TYPE_CHECKING:
+    from app.api.deps import ServiceState
 
 
 class UploadRejectedError(EvplanError):
@@ -41,7 +44,7 @@ def records_in_use(fleet_dir: Path, db_path: Path) -> tuple[FleetRecords, str]:
     return fleet.load_records(fleet_dir), "shipped"
 
 
-def reload_records(state: Any) -> None:
+def reload_records(state: ServiceState) -> None:
     """Re-read the records in use into ``state`` (under its records lock: a concurrent upload waits)."""
     with state.records_lock:
         state.fleet, state.fleet_source = records_in_use(state.settings.fleet_dir, state.settings.database_path)
@@ -62,7 +65,7 @@ def _rename_file(value: Any, server_path: str, shown: str) -> Any:
     return value
 
 
-def ingest_upload(state: Any, saved: SavedUpload) -> dict[str, Any]:
+def ingest_upload(state: ServiceState, saved: SavedUpload) -> dict[str, Any]:
     """Ingest an uploaded file into the store, switch the service to the stored records, drop the file.
 
     The report names the file as the client called it, never by its path on the server.

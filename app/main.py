@@ -23,11 +23,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import fleet_records, problems
 from app.api.deps import ServiceState, require_read_key
-from app.api.routes import fleet, health, network, pages, reports, siting
+from app.api.routes import fleet, health, network, pages, reports, siting, sweeps
 from app.api.routes.pages import SWAGGER_UI_URL, WEB_DIR
 from app.core.config import Settings, get_settings
 from app.reports import ReportService
 from app.runs import RunManager
+from app.sweeps import SweepManager
 from app.store import Store, data_dir_lock
 from planner import __version__
 from planner import network as planner_network
@@ -236,6 +237,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 time_limit_s=settings.run_time_limit_s,
             )
             state.runs.start()
+            state.sweeps = SweepManager(
+                state.store, osm_path=settings.osm_path, fleet_dir=settings.fleet_dir,
+                max_points=settings.max_sweep_points, workers=settings.sweep_workers,
+                scheduler=settings.dask_scheduler, time_limit_s=settings.sweep_time_limit_s,
+            )
+            state.sweeps.start()
             state.reports = ReportService(state.store, lambda: state.fleet, cron=settings.report_cron,
                                           timezone=settings.report_timezone, fleet_dir=settings.fleet_dir)
             state.reports.start()
@@ -247,6 +254,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             finally:
                 loading.cancel()
                 state.reports.stop()
+                state.sweeps.stop()
                 state.runs.stop()
                 state.store.close()
 
@@ -276,7 +284,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(pages.router)
-    for router in (siting.router, network.router, fleet.router, reports.router):
+    for router in (siting.router, sweeps.router, network.router, fleet.router, reports.router):
         app.include_router(router, prefix="/api/v1", dependencies=[Depends(require_read_key)])
     app.mount("/static/leaflet", StaticFiles(directory=xstatic_leaflet.BASE_DIR), name="leaflet")
     app.mount(SWAGGER_UI_URL, StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")

@@ -48,6 +48,23 @@ CREATE TABLE IF NOT EXISTS reports (
     html TEXT NOT NULL,
     json TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS siting_sweeps (
+    id TEXT PRIMARY KEY,
+    sweep_key TEXT NOT NULL,
+    grid_json TEXT NOT NULL,
+    points INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+    progress REAL NOT NULL DEFAULT 0,
+    points_done INTEGER NOT NULL DEFAULT 0,
+    message TEXT NOT NULL DEFAULT '',
+    error TEXT,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    table_json TEXT,
+    page_html TEXT
+);
+CREATE INDEX IF NOT EXISTS siting_sweeps_key ON siting_sweeps (sweep_key, status);
 """
 
 ACTIVE = ("queued", "running")
@@ -119,6 +136,40 @@ class RunRecord:
             "finished_at": self.finished_at,
             "scenario": self.scenario,
         }
+
+
+class SweepNotFinishedError(RunNotFinishedError):
+    """A sweep's table or page was asked for before it succeeded."""
+
+
+INTERRUPTED_SWEEP_RUNNING = ("the service stopped while this sweep was running (crash, kill or restart); submit it "
+                             "again: its finished points are reused")
+INTERRUPTED_SWEEP_QUEUED = "the service stopped before this sweep started; submit it again"
+
+
+@dataclass(frozen=True)
+class SweepRecord:
+    """One siting sweep as stored."""
+
+    id: str
+    sweep_key: str
+    grid: dict[str, Any]
+    points: int
+    points_done: int
+    status: str
+    progress: float
+    message: str
+    error: str | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+
+    def public(self) -> dict[str, Any]:
+        """The sweep as the API shows it."""
+        return {"id": self.id, "status": self.status, "progress": round(self.progress, 3), "points": self.points,
+                "points_done": self.points_done, "message": self.message, "error": self.error,
+                "created_at": self.created_at, "started_at": self.started_at, "finished_at": self.finished_at,
+                "grid": self.grid}
 
 
 class Store:
@@ -332,6 +383,109 @@ class Store:
             return f"{hint}: writes answer 503 until space is freed; stored data is still served"
         return None
 
+    def add_finished_run(self, scenario_key: str, scenario: dict[str, Any], summary: dict[str, Any],
+                         sites: dict[str, Any], coverage: dict[str, Any]) -> RunRecord:
+        """A run computed elsewhere (a sweep point), stored as succeeded in one transaction; the stored
+        succeeded run of the same key when there is one. The run dispatcher never sees it queued."""
+        with self._tx() as con:
+            row = con.execute("SELECT * FROM siting_runs WHERE scenario_key = ? AND status = 'succeeded' "
+                              "ORDER BY rowid DESC LIMIT 1", (scenario_key,)).fetchone()
+            if row is not None:
+                return _run(row)
+            run_id, at = uuid.uuid4().hex, now()
+            con.execute(
+                "INSERT INTO siting_runs (id, scenario_key, scenario_json, status, progress, message, created_at, "
+                "started_at, finished_at, summary_json, sites_geojson, coverage_geojson) "
+                "VALUES (?, ?, ?, 'succeeded', 1, 'done (sweep point)', ?, ?, ?, ?, ?, ?)",
+                (run_id, scenario_key, json.dumps(scenario, sort_keys=True), at, at, at, json.dumps(summary),
+                 json.dumps(sites, ensure_ascii=False), json.dumps(coverage, ensure_ascii=False)),
+            )
+            return _run(con.execute("SELECT * FROM siting_runs WHERE id = ?", (run_id,)).fetchone())
+
+    # sweeps -------------------------------------------------------------------------------------
+
+    def create_sweep(self, sweep_key: str, grid: dict[str, Any], points: int) -> tuple[SweepRecord, bool]:
+        """A new queued sweep, or the stored one of the same grid on the same inputs (not failed or cancelled)."""
+        with self._tx() as con:
+            row = con.execute(
+                "SELECT * FROM siting_sweeps WHERE sweep_key = ? AND status IN ('queued','running','succeeded') "
+                "ORDER BY rowid DESC LIMIT 1", (sweep_key,)).fetchone()
+            if row is not None:
+                return _sweep(row), False
+            sweep_id = uuid.uuid4().hex
+            con.execute("INSERT INTO siting_sweeps (id, sweep_key, grid_json, points, status, created_at, message) "
+                        "VALUES (?, ?, ?, ?, 'queued', ?, 'queued')",
+                        (sweep_id, sweep_key, json.dumps(grid, sort_keys=True), points, now()))
+            return _sweep(con.execute("SELECT * FROM siting_sweeps WHERE id = ?", (sweep_id,)).fetchone()), True
+
+    def get_sweep(self, sweep_id: str) -> SweepRecord:
+        """The sweep with this id, or NotFoundError."""
+        with self._connect() as con:
+            row = con.execute("SELECT * FROM siting_sweeps WHERE id = ?", (sweep_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no siting sweep with id {sweep_id!r}")
+        return _sweep(row)
+
+    def list_sweeps(self, *, limit: int = 100) -> list[SweepRecord]:
+        """The newest sweeps first."""
+        with self._connect() as con:
+            rows = con.execute("SELECT * FROM siting_sweeps ORDER BY rowid DESC LIMIT ?", (limit,)).fetchall()
+        return [_sweep(r) for r in rows]
+
+    def queued_sweeps(self) -> list[SweepRecord]:
+        """Sweeps waiting to start, oldest first."""
+        with self._connect() as con:
+            rows = con.execute("SELECT * FROM siting_sweeps WHERE status = 'queued' ORDER BY rowid").fetchall()
+        return [_sweep(r) for r in rows]
+
+    def mark_sweep_running(self, sweep_id: str) -> bool:
+        """Queued -> running; False if the sweep is no longer queued."""
+        with self._tx() as con:
+            return con.execute("UPDATE siting_sweeps SET status='running', started_at=?, message='started' "
+                               "WHERE id=? AND status='queued'", (now(), sweep_id)).rowcount == 1
+
+    def set_sweep_progress(self, sweep_id: str, points_done: int, message: str) -> None:
+        """Points finished so far of a running sweep."""
+        with self._tx() as con:
+            con.execute("UPDATE siting_sweeps SET points_done=?, progress=CAST(? AS REAL) / MAX(points, 1), "
+                        "message=? WHERE id=? AND status='running'", (points_done, points_done, message[:500], sweep_id))
+
+    def finish_sweep(self, sweep_id: str, table: dict[str, Any], page_html: str) -> bool:
+        """Store a sweep's table and page and mark it succeeded; False when it is no longer running."""
+        with self._tx() as con:
+            return con.execute(
+                "UPDATE siting_sweeps SET status='succeeded', progress=1, points_done=points, message='done', "
+                "finished_at=?, table_json=?, page_html=? WHERE id=? AND status='running'",
+                (now(), json.dumps(table, ensure_ascii=False), page_html, sweep_id)).rowcount == 1
+
+    def fail_sweep(self, sweep_id: str, error: str, *, status: str = "failed") -> bool:
+        """Mark an unfinished sweep failed (or cancelled) with the reason; False if it had already finished."""
+        with self._tx() as con:
+            return con.execute("UPDATE siting_sweeps SET status=?, error=?, message=?, finished_at=? "
+                               "WHERE id=? AND status IN ('queued','running')",
+                               (status, error, status, now(), sweep_id)).rowcount == 1
+
+    def fail_interrupted_sweeps(self) -> int:
+        """Mark sweeps left queued or running by a previous process as failed, with the reason."""
+        with self._tx() as con:
+            count = 0
+            for status, reason in (("running", INTERRUPTED_SWEEP_RUNNING), ("queued", INTERRUPTED_SWEEP_QUEUED)):
+                count += con.execute("UPDATE siting_sweeps SET status='failed', finished_at=?, message='failed', "
+                                     "error=? WHERE status=?", (now(), reason, status)).rowcount
+            return count
+
+    def sweep_result(self, sweep_id: str, part: str) -> Any:
+        """A succeeded sweep's ``table`` (JSON) or ``page`` (HTML); ``SweepNotFinishedError`` before."""
+        sweep = self.get_sweep(sweep_id)
+        if sweep.status != "succeeded":
+            why = {"queued": "it is queued", "running": "it is still running"}.get(
+                sweep.status, f"it {sweep.status}: {sweep.error or 'no reason recorded'}")
+            raise SweepNotFinishedError(f"siting sweep {sweep_id} has no {part}: {why}", sweep.status)
+        column = {"table": "table_json", "page": "page_html"}[part]
+        with self._connect() as con:
+            text = con.execute(f"SELECT {column} FROM siting_sweeps WHERE id = ?", (sweep_id,)).fetchone()[0]
+        return json.loads(text) if part == "table" else text
+
     # reports ------------------------------------------------------------------------------------
 
     def add_report(self, trigger: str, html: str, figures: dict[str, Any]) -> str:
@@ -387,6 +541,13 @@ def _run(row: sqlite3.Row) -> RunRecord:
         started_at=row["started_at"],
         finished_at=row["finished_at"],
     )
+
+
+def _sweep(row: sqlite3.Row) -> SweepRecord:
+    return SweepRecord(id=row["id"], sweep_key=row["sweep_key"], grid=json.loads(row["grid_json"]),
+                       points=row["points"], points_done=row["points_done"], status=row["status"],
+                       progress=row["progress"], message=row["message"], error=row["error"],
+                       created_at=row["created_at"], started_at=row["started_at"], finished_at=row["finished_at"])
 
 
 @contextmanager

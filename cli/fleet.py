@@ -32,7 +32,7 @@ def run_fleet_command(args: argparse.Namespace, *, data_dir: Path) -> int:
     else:
         records = fleet.load_records(args.fleet_dir)
     targets = fleet.targets_for(args.fleet_dir, default=config.TARGETS_FILE)
-    if args.fleet_command in ("indicators", "targets") and args.year is not None:
+    if args.fleet_command in ("indicators", "targets", "report") and args.year is not None:
         refused = _year_outside_records(records, args.year)
         if refused:
             print(f"evplan fleet {args.fleet_command}: error: {refused}", file=sys.stderr)
@@ -47,7 +47,9 @@ def run_fleet_command(args: argparse.Namespace, *, data_dir: Path) -> int:
         return 0
     from planner.fleet.report import write_report
 
-    paths = write_report(records, out_dir=args.out, targets=targets)
+    summary = fleet.load_plan_summary(args.plan_summary) if args.plan_summary else None
+    paths = write_report(records, out_dir=args.out, targets=targets, lang=args.lang, plan_summary=summary,
+                         year=args.year, other_language=True)
     for p in paths:
         print(f"wrote {p}")
     return 0

@@ -1,4 +1,4 @@
-"""The ``evplan`` command line: plan, network, fleet, serve.
+"""The ``evplan`` command line: plan, network, fleet, sweep, province, serve.
 
 Each subcommand is a thin shell over ``planner`` functions; errors a planner can act on are printed
 without a traceback and end with exit code 2.
@@ -95,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_Formatter,
     )
     _add_common_network(p)
-    p.add_argument("--fleet-dir", type=Path, default=config.FLEET_DIR, metavar="DIR", help="fleet records to read")
+    p.add_argument("--fleet-dir", type=Path, default=None, metavar="DIR",
+                   help="fleet records to read (depots, EV trend, the fleet report); default: the shipped records "
+                        "for the shipped network, none for any other --osm")
     p.add_argument("--out", type=Path, default=Path("out"), metavar="DIR", help="output directory")
     _add_scenario_options(p)
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
@@ -167,11 +169,26 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--year", type=int, default=None, help="assessment year (default: latest year in the records)")
     q.add_argument("--json", action="store_true", help="print JSON")
     q = fsub.add_parser("report", help="write the fleet-share report (HTML, JSON, CSV)",
-                        description="Write the fleet-share report: report.html with charts against each target, a\n"
-                                    "table per county and the data-quality summary, plus the same figures as JSON and CSV.",
+                        description="Write the fleet-share report: report.html (in --lang) with every target of\n"
+                                    "clauses 21-22, charts, a table per county, levers and the data quality, the same\n"
+                                    "page in the other language beside it (report.en.html or report.zh.html), and the\n"
+                                    "figures as JSON and CSV.",
                         formatter_class=_Formatter)
     _add_fleet_source(q)
     q.add_argument("--out", type=Path, default=Path("out"), metavar="DIR", help="output directory")
+    q.add_argument("--lang", choices=("zh", "en"), default=None,
+                   help="language of report.html (default: zh for a Chinese city in targets.toml)")
+    q.add_argument("--plan-summary", type=Path, default=None, metavar="FILE",
+                   help="summary.json of a plan (evplan plan) for clause 22 and EVs per charger; "
+                        "without it clause 22 reads 'not assessed'")
+    q.add_argument("--year", type=int, default=None, help="assessment year (default: the records' cut-off)")
+
+    # sweep, province ----------------------------------------------------------------------------
+    from cli.province import add_province_parser
+    from cli.sweep import add_sweep_parser
+
+    add_sweep_parser(sub, _add_common_network, _Formatter)
+    add_province_parser(sub, _Formatter)
 
     # serve ------------------------------------------------------------------------------------
     p = sub.add_parser("serve", help="run the HTTP API and map page",
@@ -230,6 +247,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from cli.fleet import run_fleet_command
 
             return run_fleet_command(args, data_dir=_data_dir())
+        if args.command == "sweep":
+            from cli.sweep import run_sweep_command
+
+            return run_sweep_command(args)
+        if args.command == "province":
+            from cli.province import run_province_command
+
+            return run_province_command(args)
         if args.command == "serve":
             import uvicorn
 

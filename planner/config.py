@@ -32,6 +32,29 @@ def shipped_admin_boundaries(osm_path: Path | str) -> Path | None:
     return next((b for osm, b in SHIPPED_ADMIN_BOUNDARIES.items() if Path(osm).resolve() == target), None)
 
 
+#: Fleet records shipped with each shipped network: the default records only for that network, so another
+#: city's extract never gets Shanwei's depots and EV trend by accident.
+SHIPPED_FLEET_DIRS: dict[Path, Path] = {SHANWEI_OSM: FLEET_DIR}
+
+
+def shipped_fleet_dir(osm_path: Path | str) -> Path | None:
+    """The fleet records shipped with this network file (``SHIPPED_FLEET_DIRS``), else None."""
+    target = Path(osm_path).resolve()
+    return next((f for osm, f in SHIPPED_FLEET_DIRS.items() if Path(osm).resolve() == target), None)
+
+
+#: Existing chargers publicly known for Shanwei (approximate, each row with its source: data/chargers/README.md),
+#: read by ``planner.siting.existing.load_existing``; like the fleet records, only for the shipped network.
+EXISTING_CHARGERS = SHIPPED_DATA_DIR / "chargers" / "existing.csv"
+SHIPPED_EXISTING_CHARGERS: dict[Path, Path] = {SHANWEI_OSM: EXISTING_CHARGERS}
+
+
+def shipped_existing_chargers(osm_path: Path | str) -> Path | None:
+    """The existing-chargers file shipped with this network file (``SHIPPED_EXISTING_CHARGERS``), else None."""
+    target = Path(osm_path).resolve()
+    return next((f for osm, f in SHIPPED_EXISTING_CHARGERS.items() if Path(osm).resolve() == target), None)
+
+
 def cache_dir() -> Path:
     """Directory for derived, re-creatable files (processed graphs); ``EVPLAN_CACHE_DIR`` overrides."""
     default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "evplan"

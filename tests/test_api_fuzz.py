@@ -10,7 +10,7 @@ API has rules JSON Schema cannot state — west < east in a bbox, a year inside 
 that exists, an upload whose *content* is a vehicle file — and answers them with documented 4xx
 problems, which the status-code and response-schema checks verify.
 
-Siting runs submitted by the fuzzer are cancelled at once (and a worker is stopped after 2 s in any
+Siting runs and sweeps submitted by the fuzzer are cancelled at once (and a worker is stopped after 2 s in any
 case), so fuzzing never computes dozens of plans. Per-operation status counts are written to
 ``api_fuzz.json`` in the test artifacts directory (tests/support/paths.py).
 """
@@ -80,6 +80,9 @@ def _call(case: Any, client: Any) -> None:
     if (case.method, case.operation.path) == ("POST", "/api/v1/siting/runs") and response.status_code == 202:
         run_id = response.json()["id"]
         stopped = client.delete(f"/api/v1/siting/runs/{run_id}", headers=WRITE).json()
+        assert stopped["status"] in ("cancelled", "failed"), stopped
+    if (case.method, case.operation.path) == ("POST", "/api/v1/siting/sweeps") and response.status_code == 202:
+        stopped = client.delete(f"/api/v1/siting/sweeps/{response.json()['id']}", headers=WRITE).json()
         assert stopped["status"] in ("cancelled", "failed"), stopped
 
 

@@ -304,9 +304,12 @@ def test_shipped_emission_factors_are_sourced_and_the_grid_factor_is_configurabl
     assert factors.loc["electricity_kwh", "kg_co2_per_unit"] == pytest.approx(0.3869)
     assert all(len(s) > 20 for s in factors["source"])
     national = fleet.load_records(config.FLEET_DIR, grid_kg_co2_per_kwh=0.5366)
-    kwh = shanwei_records.activity["electricity_kwh"].sum()
+    assert national.grid_factors is None  # a factor set by the user holds for every year
+    grid = dict(zip(shanwei_records.grid_factors["year"], shanwei_records.grid_factors["kg_co2_per_kwh"], strict=True))
+    assert grid[2020] == pytest.approx(0.4326) and grid[2022] == pytest.approx(0.3869) and grid[2025] == grid[2022]
+    kwh = shanwei_records.activity.groupby("year")["electricity_kwh"].sum()
     extra = national.activity["co2_kg"].sum() - shanwei_records.activity["co2_kg"].sum()
-    assert extra == pytest.approx(kwh * (0.5366 - 0.3869), rel=1e-9)
+    assert extra == pytest.approx(sum(k * (0.5366 - grid[int(y)]) for y, k in kwh.items()), rel=1e-9)
 
 
 def test_shipped_depots_can_serve_their_fleets(shanwei_records) -> None:

@@ -69,18 +69,22 @@ def test_typed_results_keep_the_json_shape(shanwei_records) -> None:
     assert {"depot_id", "daily_kwh", "grid_capacity_kw", "activity_year"} <= set(depots[0].to_dict())
 
 
-def test_the_siting_and_the_targets_project_new_car_ev_shares_with_one_trend() -> None:
-    """Before, the siting used its own logistic fit: two EV trajectories in one run. Now both read ``trend``."""
+def test_the_siting_keeps_its_trend_and_the_targets_project_the_stated_scenario() -> None:
+    """The siting's EV shares still follow ``trend`` (its outputs are unchanged); the flow target's
+    projection is the additions scenario: the NE share of the last 12 months continues."""
     from support.fleet import cars_with_ev_additions
 
     records = cars_with_ev_additions({2020: 1, 2021: 5, 2022: 9}, per_year=10)
     target = fleet.Target(id="ev", indicator="ev_new_passenger_car_share", kind="flow share", value=0.99,
-                          comparison=">=", year=2023, scope="city", clause="21", document="…", quote_zh="…",
+                          comparison=">=", year=2024, scope="city", clause="21", document="…", quote_zh="…",
                           gloss_en="…")
     [a] = fleet.assess_targets(records, targets=[target])
+    # the records end on 2022-06-01 (their last registration): the 12 complete months to 31 May 2022 hold
+    # the 10 cars of 2021-06-01, 5 of them EVs; that share continues
+    assert a.cutoff.date == pd.Timestamp("2022-06-01") and a.cutoff.flow_end == pd.Timestamp("2022-05-31")
+    assert a.result.latest_value == pytest.approx(0.5) and a.result.projection.value == pytest.approx(0.5)
+    assert a.status != "met"  # 2024 is not observed yet
     fit = trend.fit_logistic_share([2020, 2021, 2022], [1, 5, 9], [10, 10, 10])
-    assert a.result.projection.value == pytest.approx(fit.value(2023)) == pytest.approx(361 / 370)
-    # the siting's stock projection adds 10 cars in 2023 with that same share of EVs (15 of 30 cars before)
     shares = fleet.ev_car_share_projection(records, years=[2023])
     assert shares[2023] == pytest.approx((15 + 10 * fit.value(2023)) / 40)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import networkx as nx
 import pyogrio
+import numpy as np
 import pytest
 from shapely.geometry import Point, Polygon, mapping
 
@@ -182,7 +183,7 @@ def test_pois_and_places(expressway) -> None:
 def test_cache_hit_returns_an_equal_network(expressway_file, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("EVPLAN_CACHE_DIR", str(tmp_path / "cache"))
     first = net.load_network(expressway_file, bbox=(114.99, 22.77, 115.055, 22.81))
-    (cached,) = (tmp_path / "cache" / "networks").glob("*.pickle")
+    (cached,) = (tmp_path / "cache" / "networks").glob("*/network.json")
     second = net.load_network(expressway_file, bbox=(114.99, 22.77, 115.055, 22.81))
     assert second is not first
     assert same_graph(first.graph, second.graph)
@@ -191,10 +192,15 @@ def test_cache_hit_returns_an_equal_network(expressway_file, tmp_path, monkeypat
     assert net.network_info(second) == net.network_info(first)
     # Other options and another file content are other keys.
     net.load_network(expressway_file, bbox=(114.99, 22.77, 115.06, 22.81))
-    assert len(list(cached.parent.glob("*.pickle"))) == 2
-    cached.write_bytes(b"not a pickle")  # a damaged entry is rebuilt, not trusted
+    assert len(list(cached.parent.parent.glob("*/network.json"))) == 2
+    # The arrays are memory-mapped from .npy files, not unpickled.
+    assert isinstance(second.arrays.travel_time_s, np.memmap) and not list(cached.parent.glob("*.pickle"))
+    cached.write_bytes(b"not json")  # a damaged entry is rebuilt, not trusted
     third = net.load_network(expressway_file, bbox=(114.99, 22.77, 115.055, 22.81))
     assert same_graph(first.graph, third.graph)
+    (cached.parent / "u.npy").write_bytes(b"\x93NUMPY truncated")  # so is a damaged array
+    fourth = net.load_network(expressway_file, bbox=(114.99, 22.77, 115.055, 22.81))
+    assert same_graph(first.graph, fourth.graph)
 
 
 # ------------------------------------------------------------------------------------------- clipping

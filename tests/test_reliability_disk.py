@@ -1,9 +1,11 @@
 """Reliability v2, a full disk: the data directory on a small tmpfs that is then filled to the last byte.
 
-A real ``evplan serve`` keeps serving what it stored (every read 200, never 500), refuses writes with
-503 naming the cause (a full disk) without a server path, says so on ``/ready``, loses no row, and
-takes writes again once space is freed. Mounting needs root (or CAP_SYS_ADMIN): elsewhere the test
-is skipped; the ``RLIMIT_FSIZE`` variant in ``test_reliability.py`` runs everywhere.
+One real ``evplan serve`` for the module, its data directory on its own tmpfs, seeded (a finished
+run, an upload, a report) and then the disk filled. The tests, in order: it keeps serving what it
+stored (every read 200, never 500), ``/ready`` names the failure, writes answer 503 naming the cause
+(a full disk) without a server path, no row is lost, and once space is freed it takes writes again
+without a restart. Mounting needs root (or CAP_SYS_ADMIN): elsewhere the module is skipped; the
+``RLIMIT_FSIZE`` variant in ``test_reliability.py`` runs everywhere.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,19 +62,15 @@ def dump(db: Path) -> dict[str, list[tuple]]:
         con.close()
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 24 MB tmpfs of its own, unmounted afterwards."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m,mode=0700", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip() or done.returncode}): needs root")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
+@dataclass
+class FullDisk:
+    server: LiveServer
+    disk: Path
+    db: Path
+    filler: Path
+    run_id: str
+    report_id: str
+    before: dict[str, list[tuple]]
 
 
 def fill(disk: Path) -> Path:
@@ -87,6 +86,34 @@ def fill(disk: Path) -> Path:
     return filler
 
 
+@pytest.fixture(scope="module")
+def full(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FullDisk]:
+    base = tmp_path_factory.mktemp("full-disk")
+    disk = base / "disk"
+    disk.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m,mode=0700", "tmpfs", str(disk)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip() or done.returncode}): needs root")
+    server = LiveServer(disk / "data", base / "server.log", EVPLAN_REPORT_CRON="")  # the log is not on the disk
+    try:
+        db = disk / "data" / "evplan.sqlite"
+        # A finished run with its results, stored before the service starts (by a process that then exits).
+        seeded = subprocess.run([sys.executable, "-c", SEED_RUN, str(db)], capture_output=True, text=True,
+                                check=True)
+        server.start()
+        r = httpx.post(server.url("/api/v1/fleet/records"), headers=WRITE, timeout=120,
+                       files={"file": ("register.csv", vehicles_csv(3000, "R"), "text/csv")})
+        assert r.status_code == 200 and r.json()["added"] == 3000, r.text
+        r = httpx.post(server.url("/api/v1/reports"), headers=WRITE, timeout=120)
+        assert r.status_code == 201, r.text
+        before = dump(db)
+        yield FullDisk(server, disk, db, fill(disk), seeded.stdout.strip(), r.json()["id"], before)
+    finally:
+        server.stop()
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
 def problem_of(r: httpx.Response, status: int, disk: Path) -> dict[str, Any]:
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/problem+json"), r.headers
@@ -96,83 +123,75 @@ def problem_of(r: httpx.Response, status: int, disk: Path) -> dict[str, Any]:
     return body
 
 
-def test_with_the_data_disk_full_reads_are_served_writes_are_503_and_service_resumes(small_disk: Path,
-                                                                                      tmp_path: Path) -> None:
-    data = small_disk / "data"
-    db = data / "evplan.sqlite"
-    # A finished run with its results, stored before the service starts (by a process that then exits).
-    seeded = subprocess.run([sys.executable, "-c", SEED_RUN, str(db)], capture_output=True, text=True, check=True)
-    run_id = seeded.stdout.strip()
+def test_reads_are_served_from_what_is_stored(full: FullDisk) -> None:
+    """Issue 15 #4: reads answered 500, because opening a WAL connection had to write."""
+    run = f"/api/v1/siting/runs/{full.run_id}"
+    reads = ["/health", "/api/v1/siting/runs", run, f"{run}/summary", f"{run}/sites", f"{run}/coverage",
+             "/api/v1/reports", "/api/v1/reports/latest", f"/api/v1/reports/{full.report_id}?format=json",
+             "/api/v1/fleet/indicators?year=2021", "/api/v1/fleet/targets", "/api/v1/network/service-areas"]
+    answers = {path: httpx.get(full.server.url(path), timeout=60) for path in reads}
+    assert {p: r.status_code for p, r in answers.items()} == dict.fromkeys(reads, 200), \
+        {p: r.text[:300] for p, r in answers.items() if r.status_code != 200}
+    assert answers["/api/v1/fleet/indicators?year=2021"].json()["records_source"] == "store"
+    assert answers["/api/v1/siting/runs"].json()[0]["id"] == full.run_id
 
-    server = LiveServer(data, tmp_path / "server.log", EVPLAN_REPORT_CRON="")  # the log is not on the small disk
-    server.start()
-    try:
-        base = server.base
-        r = httpx.post(base + "/api/v1/fleet/records", headers=WRITE,
-                       files={"file": ("register.csv", vehicles_csv(3000, "R"), "text/csv")}, timeout=120)
-        assert r.status_code == 200 and r.json()["added"] == 3000, r.text
-        r = httpx.post(base + "/api/v1/reports", headers=WRITE, timeout=120)
-        assert r.status_code == 201, r.text
-        report_id = r.json()["id"]
-        before = dump(db)
 
-        filler = fill(small_disk)
+def test_cancelling_a_finished_run_needs_no_write(full: FullDisk) -> None:
+    """Issue 15 #4: DELETE answered 500."""
+    r = httpx.delete(full.server.url(f"/api/v1/siting/runs/{full.run_id}"), headers=WRITE, timeout=60)
+    assert r.status_code == 200 and r.json()["status"] == "succeeded", r.text
 
-        # Reads: what is stored is served, every one 200 (before the fix: 500, a WAL connection had to write).
-        reads = ["/health", "/api/v1/siting/runs", f"/api/v1/siting/runs/{run_id}",
-                 f"/api/v1/siting/runs/{run_id}/summary", f"/api/v1/siting/runs/{run_id}/sites",
-                 f"/api/v1/siting/runs/{run_id}/coverage", "/api/v1/reports", "/api/v1/reports/latest",
-                 f"/api/v1/reports/{report_id}?format=json", "/api/v1/fleet/indicators?year=2021",
-                 "/api/v1/fleet/targets", "/api/v1/network/service-areas"]
-        answers = {path: httpx.get(base + path, timeout=60) for path in reads}
-        assert {p: r.status_code for p, r in answers.items()} == dict.fromkeys(reads, 200), \
-            {p: r.text[:300] for p, r in answers.items() if r.status_code != 200}
-        assert answers["/api/v1/fleet/indicators?year=2021"].json()["records_source"] == "store"
-        assert answers["/api/v1/siting/runs"].json()[0]["id"] == run_id
-        # Cancelling a finished run changes nothing, so it needs no write: 200, the run as it is.
-        r = httpx.delete(base + f"/api/v1/siting/runs/{run_id}", headers=WRITE, timeout=60)
-        assert r.status_code == 200 and r.json()["status"] == "succeeded", r.text
 
-        # /ready names the failure instead of "starting".
-        r = httpx.get(base + "/ready", timeout=60)
-        assert r.status_code == 503, r.text
-        ready = r.json()
-        assert ready["status"] == "failed" and ready["checks"]["database"] is False
-        assert "disk holding EVPLAN_DATA_DIR is full" in ready["errors"]["database"]
-        assert str(small_disk) not in r.text
+def test_ready_names_the_full_disk(full: FullDisk) -> None:
+    """Issue 15 #4: /ready said "starting"."""
+    r = httpx.get(full.server.url("/ready"), timeout=60)
+    assert r.status_code == 503, r.text
+    ready = r.json()
+    assert ready["status"] == "failed" and ready["checks"]["database"] is False, ready
+    assert "disk holding EVPLAN_DATA_DIR is full" in ready["errors"]["database"]
+    assert str(full.disk) not in r.text
 
-        # Writes: 503 naming the cause (a full disk), no server path, not a follow-on error.
-        body = problem_of(httpx.post(base + "/api/v1/siting/runs", headers=WRITE, timeout=60,
-                                     json={"stage_years": [2025, 2030], "range_margin_km": 44}), 503, small_disk)
-        assert "full" in body["detail"], body
-        body = problem_of(httpx.post(base + "/api/v1/reports", headers=WRITE, timeout=120), 503, small_disk)
-        assert "full" in body["detail"] and "rollback" not in body["detail"], body
-        assert "database cannot be written" in body["detail"]
-        body = problem_of(httpx.post(base + "/api/v1/fleet/records", headers=WRITE, timeout=60,
-                                     files={"file": ("more.csv", vehicles_csv(50, "M"), "text/csv")}), 503,
-                          small_disk)
-        assert "disk has space" in body["detail"], body
 
-        assert dump(db) == before  # rows lost: 0, nothing half-written
-        assert "500 Internal Server Error" not in server.log()
+def test_a_run_submission_is_503_naming_the_full_disk_without_a_path(full: FullDisk) -> None:
+    """Issue 15 #5: the 503 showed the server's database path."""
+    r = httpx.post(full.server.url("/api/v1/siting/runs"), headers=WRITE, timeout=60,
+                   json={"stage_years": [2025, 2030], "range_margin_km": 44})
+    body = problem_of(r, 503, full.disk)
+    assert "full" in body["detail"], body
 
-        # Space returns: the service takes writes again, without a restart.
-        filler.unlink()
-        deadline = time.monotonic() + 30
-        while (r := httpx.get(base + "/ready", timeout=10)).status_code != 200:
-            assert time.monotonic() < deadline, r.text
-            time.sleep(0.2)
-        r = httpx.post(base + "/api/v1/fleet/records", headers=WRITE, timeout=120,
-                       files={"file": ("more.csv", vehicles_csv(50, "M"), "text/csv")})
-        assert r.status_code == 200 and r.json()["added"] == 50, r.text
-        assert httpx.post(base + "/api/v1/reports", headers=WRITE, timeout=120).status_code == 201
-        r = httpx.post(base + "/api/v1/siting/runs", headers=WRITE, timeout=60,
-                       json={"stage_years": [2025, 2030], "range_margin_km": 44})
-        assert r.status_code == 202, r.text
-        r = httpx.delete(base + f"/api/v1/siting/runs/{r.json()['id']}", headers=WRITE, timeout=60)
-        assert r.status_code == 200 and r.json()["status"] in ("cancelled", "failed", "succeeded"), r.text
-        indicators = httpx.get(base + "/api/v1/fleet/indicators", params={"year": 2021}, timeout=60).json()
-        assert indicators["buses"] == 3050, json.dumps(indicators)[:500]
-    finally:
-        server.stop()
+
+def test_a_report_is_503_naming_the_full_disk_not_a_failed_rollback(full: FullDisk) -> None:
+    """Issue 15 #6: the 503 said "cannot rollback - no transaction is active"."""
+    body = problem_of(httpx.post(full.server.url("/api/v1/reports"), headers=WRITE, timeout=120), 503, full.disk)
+    assert "database cannot be written" in body["detail"]
+    assert "full" in body["detail"] and "rollback" not in body["detail"], body
+
+
+def test_an_upload_is_503_and_no_row_is_lost(full: FullDisk) -> None:
+    r = httpx.post(full.server.url("/api/v1/fleet/records"), headers=WRITE, timeout=60,
+                   files={"file": ("more.csv", vehicles_csv(50, "M"), "text/csv")})
+    body = problem_of(r, 503, full.disk)
+    assert "disk has space" in body["detail"], body
+    assert dump(full.db) == full.before  # rows lost: 0, nothing half-written
+    assert "500 Internal Server Error" not in full.server.log()
+
+
+def test_service_resumes_when_space_returns(full: FullDisk) -> None:
+    full.filler.unlink()
+    server = full.server
+    deadline = time.monotonic() + 30
+    while (r := httpx.get(server.url("/ready"), timeout=10)).status_code != 200:
+        assert time.monotonic() < deadline, r.text
+        time.sleep(0.2)
+    r = httpx.post(server.url("/api/v1/fleet/records"), headers=WRITE, timeout=120,
+                   files={"file": ("more.csv", vehicles_csv(50, "M"), "text/csv")})
+    assert r.status_code == 200 and r.json()["added"] == 50, r.text
+    assert httpx.post(server.url("/api/v1/reports"), headers=WRITE, timeout=120).status_code == 201
+    r = httpx.post(server.url("/api/v1/siting/runs"), headers=WRITE, timeout=60,
+                   json={"stage_years": [2025, 2030], "range_margin_km": 44})
+    assert r.status_code == 202, r.text
+    r = httpx.delete(server.url(f"/api/v1/siting/runs/{r.json()['id']}"), headers=WRITE, timeout=60)
+    assert r.status_code == 200 and r.json()["status"] in ("cancelled", "failed", "succeeded"), r.text
+    indicators = httpx.get(server.url("/api/v1/fleet/indicators"), params={"year": 2021}, timeout=60).json()
+    assert indicators["buses"] == 3050, json.dumps(indicators)[:500]
     assert "500 Internal Server Error" not in server.log()

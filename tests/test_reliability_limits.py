@@ -335,3 +335,34 @@ def test_an_ingest_over_its_time_budget_is_stopped_and_the_store_is_untouched(tm
         r = client.post("/api/v1/fleet/records", headers={"X-API-Key": "k"},
                         files={"file": ("small.csv", vehicles_csv(100, "K"), "text/csv")})
         assert r.status_code == 200 and r.json()["added"] == 100, r.text
+
+
+# ---------------------------------------------------------------------------- 2. one id, a million rows
+
+
+def test_a_million_rows_of_one_vehicle_id_are_refused_whole_and_store_nothing(tmp_path: Path,
+                                                                              record_property) -> None:
+    """Issue 15 #2: duplicate ids took quadratic time (16k rows 22 s); a 1M-row file would run for a day."""
+    row = "V0000001,passenger_car,BEV,2021-03-04,,441502,true,\n"
+    body = gzip.compress((",".join(COLUMNS) + "\n" + row * 1_000_000).encode(), compresslevel=6)
+    live = LiveServer(tmp_path / "data", tmp_path / "server.log", EVPLAN_REPORT_CRON="")
+    live.start()
+    try:
+        db = live.data_dir / "evplan.sqlite"
+        seeded = httpx.post(live.url("/api/v1/fleet/records"), headers={"X-API-Key": API_KEY}, timeout=120,
+                            files={"file": ("good.csv", vehicles_csv(50, "G"), "text/csv")})
+        assert seeded.status_code == 200, seeded.text
+        before = dump(db)
+        started = time.monotonic()
+        reply = httpx.post(live.url("/api/v1/fleet/records"), headers={"X-API-Key": API_KEY}, timeout=300,
+                           files={"file": ("dups.csv.gz", body, "application/gzip")})
+        took_s = time.monotonic() - started
+        assert reply.status_code == 400, reply.text
+        problem = reply.json()
+        assert "1,000,000 of 1,000,000 rows fail their checks" in problem["detail"]
+        assert "duplicate id" in problem["detail"] and "nothing was stored" in problem["detail"]
+        assert dump(db) == before
+        record_property("million_duplicates_refused_after_s", round(took_s, 2))
+        print(f"1,000,000 rows of one vehicle_id ({len(body):,} bytes gzipped): refused after {took_s:.1f} s")
+    finally:
+        live.stop()

@@ -36,7 +36,7 @@ class Issue:
 @pytest.fixture(scope="module")
 def shipped_report(shanwei_records, tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    paths = report.write_report(shanwei_records, out_dir=out, targets=SHIPPED_TARGETS)
+    paths = report.write_report(shanwei_records, out_dir=out, targets=SHIPPED_TARGETS, other_language=True)
     return out, paths
 
 
@@ -44,10 +44,11 @@ def test_report_files_are_written_with_the_assessed_figures(shanwei_records, shi
     from planner import fleet
 
     out, paths = shipped_report
-    assert [p.name for p in paths] == ["report.html", "report.json", "report.csv"]
-    assert sorted(p.name for p in out.iterdir()) == ["report.csv", "report.html", "report.json"]  # no temp files
+    assert [p.name for p in paths] == ["report.html", "report.json", "report.csv", "report.en.html"]
+    assert sorted(p.name for p in out.iterdir()) == ["report.csv", "report.en.html", "report.html", "report.json"]
     figures = json.loads((out / "report.json").read_text(encoding="utf-8"))
-    assessed = json.loads(json.dumps([a.to_dict() for a in assessment.assess_targets(shanwei_records, targets=SHIPPED_TARGETS)]))
+    assessed = json.loads(json.dumps([a.to_dict() for a in assessment.assess_targets(shanwei_records,
+                                                                                     targets=SHIPPED_TARGETS)]))
     assert figures["targets"] == assessed
     years = fleet.record_years(shanwei_records)
     series = fleet.indicator_series(shanwei_records.vehicles, shanwei_records.activity, years=years)
@@ -93,7 +94,7 @@ def test_report_csv_has_one_row_per_year_and_indicator(shanwei_records, shipped_
 
 def test_report_html_is_self_contained_with_a_chart_per_target_and_the_county_table(shipped_report) -> None:
     out, _ = shipped_report
-    page = (out / "report.html").read_text(encoding="utf-8")
+    page = (out / "report.en.html").read_text(encoding="utf-8")
     figures = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page
     assert page.count("<svg") == len(figures["targets"])  # one chart per target, nothing else drawn
@@ -110,7 +111,7 @@ def test_report_html_is_self_contained_with_a_chart_per_target_and_the_county_ta
             assert a["target_year"] <= figures["assessment_year"] and "<polygon" not in svg
         assert svg.count("<circle") >= len(a["observed"])
         assert str(a["target_year"]) in svg and a["clause"]["quote_zh"] in page
-        assert f'>{a["status"]}</span>' in page
+        assert f'data-status="{a["status"]}"' in page and f'>{a["status"]}</span>' in page
     for forbidden in ("<script", "<link", " src=", "url(", "@import"):
         assert forbidden not in page, forbidden
     county_table = re.search(r'<table id="county-table">.*?</table>', page, re.S).group(0)
@@ -170,3 +171,75 @@ def test_report_renders_in_a_headless_browser(shipped_report, tmp_path) -> None:
     width, height = struct.unpack(">II", data[16:24])
     assert (width, height) == (1200, 2400)
     assert len(data) > 60_000  # charts and tables drawn, not a blank page (a blank one is a few kB)
+
+
+# ------------------------------------------------------------------------------- languages, clause 22, print
+
+
+def test_the_chinese_and_english_pages_show_the_same_figures_for_all_five_targets(shipped_report) -> None:
+    out, _ = shipped_report
+    figures = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    zh = (out / "report.html").read_text(encoding="utf-8")
+    en = (out / "report.en.html").read_text(encoding="utf-8")
+    assert figures["lang"] == "zh" and '<html lang="zh-CN">' in zh and '<html lang="en">' in en
+    assert figures["generated_at"].endswith("+08:00")  # Asia/Shanghai
+    assert figures["data_cutoff"] == {"date": "2025-12-31", "flow_start": "2025-01-01", "flow_end": "2025-12-31"}
+    for page in (zh, en):
+        rows = re.findall(r'<tr id="target-([^"]+)">', page)
+        assert rows == [a["id"] for a in figures["targets"]] + ["clause-22"]  # clauses 21 (four) and 22
+        for a in figures["targets"]:
+            row = re.search(rf'<tr id="target-{a["id"]}">.*?</tr>', page, re.S).group(0)
+            assert f'data-status="{a["status"]}"' in row
+            assert report.tg.format_projection(a) in row  # the same numbers in both languages
+        assert '<tr id="target-clause-22">' in page and 'data-status="not assessed"' in page
+        assert "@page { size: A4" in page and "break-after: avoid" in page and "break-inside: avoid" in page
+    assert "进展正常" in zh and "偏离目标" in zh and "未评估" in zh and "自然更新即可达成" in zh
+    assert "met by natural turnover" in en
+    hc = figures["hindcast"]
+    assert (hc["fit_to"], hc["project_to"], hc["cases"]) == (2021, 2025, 25)
+    assert f"{hc['inside']} of {hc['cases']}" in en and f"有 {hc['inside']} 个" in zh
+    city = figures["decomposition"][0]
+    assert city["area"] is None and sum(city["terms"].values()) == pytest.approx(city["total_change_t"], rel=1e-9)
+    assert 'id="decomposition-city"' in zh and 'id="operators-table"' in zh
+
+
+def test_clause_22_reads_the_plan_summary_when_given(shanwei_records) -> None:
+    summary = {"stages": {"2025": {"service_area_sides_with_station": 6, "service_area_sides": 6,
+                                   "public_chargers_by_county": {"441502": 1000}}},
+               "closed_service_areas": ["鲘门服务区"]}
+    built = report.build_report(shanwei_records, targets=SHIPPED_TARGETS, plan_summary=summary, lang="en")
+    c22 = built.figures["clause_22"]
+    assert c22["status"] == "on track" and (c22["sides_with_station"], c22["sides_total"]) == (6, 6)
+    v = shanwei_records.vehicles
+    evs = int((v["deregistered_on"].isna() & v["powertrain"].isin(["BEV", "PHEV", "FCEV"])
+               & (v["county_code"] == "441502")).sum())
+    ratio = next(r for r in c22["chargers_by_county"] if r["county_code"] == "441502")
+    assert ratio["evs"] == evs and ratio["evs_per_charger"] == pytest.approx(evs / 1000)
+    assert '<ul id="closed-service-areas">' in built.html and "鲘门服务区" in built.html
+    assert 'id="charger-ratio"' in built.html
+
+
+def test_the_pdf_is_a4_with_no_page_more_than_half_blank(shipped_report, tmp_path) -> None:
+    """Headless Chromium prints the Chinese page; every page but the last is filled below its middle."""
+    from pypdf import PdfReader
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "chromium is not installed (scripts/test-deps installs it)"
+    out, _ = shipped_report
+    pdf = tmp_path / "report.pdf"
+    done = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-pdf-header-footer",
+         f"--user-data-dir={tmp_path / 'profile'}", f"--print-to-pdf={pdf}", (out / "report.html").as_uri()],
+        capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0 and pdf.exists(), done.stderr[-2000:]
+    pages = PdfReader(pdf).pages
+    assert len(pages) >= 3
+    for number, page in enumerate(pages, start=1):
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        assert (round(width), round(height)) == (595, 842), number  # A4 in points
+        lows: list[float] = []
+        page.extract_text(visitor_text=lambda text, cm, tm, *_: lows.append(tm[5] * cm[3] + cm[5])
+                          if text.strip() else None)
+        assert lows, f"page {number} has no text"
+        if number < len(pages):  # the last page ends the document wherever it ends
+            assert min(lows) < height / 2, f"page {number} is more than half blank (text ends at {min(lows):.0f} pt)"

@@ -6,7 +6,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from planner.network.routing import costs_from, to_csr
+from planner.network.routing import costs_from, reach_within, to_csr
 
 
 def random_road_graph(seed: int, n: int = 120, m: int = 480) -> nx.MultiDiGraph:
@@ -57,3 +57,49 @@ def test_limit_cuts_off_and_parallel_edges_keep_the_cheapest() -> None:
     cut = costs_from(csr, ["a"], ["b", "c"], limit=60.0)
     assert cut[0, 0] == pytest.approx(40.0) and np.isinf(cut[0, 1])
     assert costs_from(csr, [], ["a"]).shape == (0, 1)
+
+
+# ------------------------------------------------------------------------------- bounded, sparse reach
+
+
+def _stored(matrix) -> dict[tuple[int, int], float]:
+    coo = matrix.tocoo()
+    return {(int(i), int(j)): float(d) for i, j, d in zip(coo.row, coo.col, coo.data, strict=True)}
+
+
+@pytest.mark.parametrize(("seed", "chunk"), [(0, 1), (1, 4), (2, None)])
+def test_reach_within_keeps_exactly_the_pairs_within_the_threshold(seed: int, chunk: int | None) -> None:
+    # Integer travel times: many pairs cost exactly the threshold, which must be kept.
+    rng = np.random.default_rng(seed)
+    g = nx.MultiDiGraph()
+    g.add_nodes_from(range(150))
+    for _ in range(600):
+        u, v = (int(x) for x in rng.integers(0, 150, 2))
+        if u != v:
+            g.add_edge(u, v, travel_time=float(rng.integers(1, 8)))
+    sources = [int(x) for x in rng.integers(0, 150, 30)] + [7, 7]
+    targets = [int(x) for x in rng.integers(0, 150, 40)] + [7]
+    max_cost = 9.0
+    got = reach_within(to_csr(g), sources, targets, max_cost=max_cost, chunk_sources=chunk)
+    want = nx_costs(g, sources, targets)
+    expected = {(i, j): want[i, j] for i in range(len(sources)) for j in range(len(targets)) if want[i, j] <= max_cost}
+    assert got.shape == (len(sources), len(targets))
+    assert _stored(got) == pytest.approx(expected)
+    assert any(c == max_cost for c in expected.values())  # the boundary is exercised
+    assert got[len(sources) - 1, len(targets) - 1] == 0.0 and (len(sources) - 1, len(targets) - 1) in _stored(got)
+    assert got.has_sorted_indices
+
+
+def test_reach_within_on_the_shipped_network_agrees_with_the_graph_path(shanwei_network) -> None:
+    """The arrays' CSR gives what the networkx graph gives, and the sparse answer what the dense one does."""
+    shanwei = shanwei_network
+    towns = [p.node for p in shanwei.places]
+    sites = sorted({p.node for p in shanwei.pois} | {s.node for s in shanwei.service_areas})
+    limit_s = 20 * 60.0
+    dense = costs_from(to_csr(shanwei.graph), towns, sites, limit=limit_s)
+    sparse_reach = reach_within(to_csr(shanwei), towns, sites, max_cost=limit_s, chunk_sources=5)
+    expected = {(i, j): dense[i, j] for i, j in zip(*np.nonzero(dense <= limit_s), strict=True)}
+    assert expected and _stored(sparse_reach) == pytest.approx(expected, rel=1e-12)
+    assert reach_within(to_csr(shanwei), [], sites, max_cost=1.0).shape == (0, len(sites))
+    with pytest.raises(ValueError, match="max_cost"):
+        reach_within(to_csr(shanwei), towns, sites, max_cost=-1.0)

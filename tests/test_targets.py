@@ -8,22 +8,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 from support.fleet import tiny_fleet
 
 from planner import config
 from planner.errors import InputFileError, RecordError
 from planner.fleet import assessment, targets, trend
-from planner.fleet.indicators import FleetSeries
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS_FILE = ROOT / "data" / "fleet" / "targets.toml"
 PLAN_TEXT = ROOT / "docs" / "plan" / "shanwei-carbon-peak-plan-2023.md"
-
-
-def assess_series(series: FleetSeries, targets_: list) -> list[dict]:
-    """The assessments in their JSON form (what the API and the report carry)."""
-    return [a.to_dict() for a in assessment.assess_series(series, targets_)]
 
 
 def assess_targets(records, **options) -> list[dict]:
@@ -38,33 +31,6 @@ def make_target(**overrides) -> targets.Target:
     base = dict(id="t", indicator="ev_new_passenger_car_share", kind="flow share", value=0.30, comparison=">=",
                 year=2030, scope="city", clause="21", document="汕府〔2023〕31号", quote_zh="…", gloss_en="…")
     return targets.Target(**(base | overrides))
-
-
-def share_series(indicator: str, years, numerators, denominators, *, year: int | None = None,
-                 counties: dict[str, tuple] | None = None) -> FleetSeries:
-    """A FleetSeries built by hand: city counts and, optionally, counts per county."""
-    num, den = targets.SHARE_COUNTS[indicator]
-    city = pd.DataFrame({"year": list(years), num: list(numerators), den: list(denominators)})
-    rows = []
-    for code, (c_num, c_den) in (counties or {}).items():
-        rows += [{"year": y, "county": code, num: a, den: b} for y, a, b in zip(years, c_num, c_den, strict=True)]
-    return FleetSeries(years=tuple(years), city=city, counties=pd.DataFrame(rows),
-                       county_names={c: f"county {c}" for c in counties or {}}).up_to(year)
-
-
-def independent_projection(years, x, n, at_year: int, level: float = 0.8) -> tuple[float, float, float]:
-    """The logistic projection recomputed with numpy.polyfit (weights = 1/sigma of the empirical logit)."""
-    x, n, yrs = np.asarray(x, float), np.asarray(n, float), np.asarray(years, float)
-    z = np.log((x + 0.5) / (n - x + 0.5))
-    sigma = np.sqrt(1 / (x + 0.5) + 1 / (n - x + 0.5))
-    coef, cov = np.polyfit(yrs, z, 1, w=1 / sigma, cov="unscaled")
-    dof = len(yrs) - 2
-    chi2 = np.sum(((z - np.polyval(coef, yrs)) / sigma) ** 2) / dof
-    cov = cov * max(chi2, 1.0)
-    g = np.array([at_year, 1.0])
-    eta, se = np.polyval(coef, at_year), math.sqrt(g @ cov @ g)
-    t = stats.t.ppf(0.5 + level / 2, dof)
-    return expit(eta), expit(eta - t * se), expit(eta + t * se)
 
 
 # -------------------------------------------------------------------------------------- targets file
@@ -183,173 +149,36 @@ def test_a_trend_needs_three_years() -> None:
 # ------------------------------------------------------------------------------------------ statuses
 
 
-def test_a_logistic_share_heading_past_its_target_is_on_track_with_the_projection_recomputed() -> None:
-    years = list(range(2015, 2025))
-    n = [4000 + 100 * i for i in range(len(years))]
-    x = [round(m * expit(0.6 * (y - 2021))) for y, m in zip(years, n, strict=True)]
-    target = make_target(value=0.95)
-    [a] = assess_series(share_series("ev_new_passenger_car_share", years, x, n), [target])
-    mid, low, high = independent_projection(years, x, n, 2030)
-    assert a["projection"]["value"] == pytest.approx(mid, abs=1e-9)
-    assert (a["projection"]["low"], a["projection"]["high"]) == pytest.approx((low, high), abs=1e-9)
-    assert a["projection"]["value"] == pytest.approx(expit(0.6 * 9), abs=2e-3)  # the true curve in 2030
-    assert a["latest_value"] == pytest.approx(x[-1] / n[-1]) and a["latest_year"] == 2024
-    assert low > 0.95 and a["status"] == "on track"
-    assert [p["year"] for p in a["projection_path"]] == list(range(2024, 2031))
-    assert a["gap"]["vehicles_per_year"] == 0
+def _projection(value: float, low: float, high: float) -> assessment.Projection:
+    return assessment.Projection(2030, value, low, high, 0.8, "test")
 
 
-def test_status_follows_where_the_target_lies_against_the_interval() -> None:
-    rng = np.random.default_rng(7)
-    years = list(range(2015, 2025))
-    n = [2000] * len(years)
-    x = [int(np.clip(round(2000 * expit(0.3 * (y - 2024) + rng.normal(0, 0.25))), 0, 2000)) for y in years]
-    mid, low, high = independent_projection(years, x, n, 2030)
-    assert high - low > 0.05  # a noisy series: a wide interval
-    series = share_series("ev_new_passenger_car_share", years, x, n)
-    cases = {
-        "on track": low - 0.01,                # below the whole interval
-        "at risk": (low + mid) / 2,            # projection meets it, the pessimistic end does not
-        "at risk ": (mid + high) / 2,          # projection misses it, the optimistic end meets it
-        "off track": min(high + 0.01, 1.0),    # above the whole interval
-    }
-    assert max(v / c for v, c in zip(x[-1:], n[-1:], strict=True)) < cases["on track"]  # none met yet
+def test_status_follows_where_the_target_lies_against_the_prediction_interval() -> None:
+    mid, low, high = 0.40, 0.30, 0.55
+    cases = {"on track": 0.29, "at risk": 0.35, "at risk ": 0.50, "off track": 0.56}
     for expected, value in cases.items():
-        [a] = assess_series(series, [make_target(value=value)])
-        assert a["status"] == expected.strip(), (expected, value, a["status_reason"])
+        status, reason = assessment._status(make_target(value=value), _projection(mid, low, high), 0.0,
+                                            fmt=assessment.format_percent)
+        assert status == expected.strip(), (value, reason)
+    # "at most" targets: the high end is the pessimistic one
+    co2 = make_target(indicator="operating_co2_per_converted_turnover", kind="intensity ratio", value=-0.10,
+                      comparison="<=", baseline_year=2020)
+    assert assessment._status(co2, _projection(-0.15, -0.20, -0.11), 0.0, fmt=assessment.format_percent)[0] == "on track"
+    assert assessment._status(co2, _projection(-0.12, -0.20, -0.05), 0.0, fmt=assessment.format_percent)[0] == "at risk"
+    # half a vehicle of slack: 99.96 % of 1,000 buses counts as 100 %
+    bus = make_target(indicator="ne_bus_share", kind="stock share", value=1.0)
+    assert assessment._status(bus, _projection(0.9996, 0.9996, 1.0), 0.5 / 1000, fmt=assessment.format_percent)[0] \
+        == "on track"
 
 
-def test_a_flat_series_below_target_is_off_track_and_its_gap_is_computed_by_hand() -> None:
-    years = list(range(2015, 2025))
-    n = [1000] * 7 + [900, 1000, 1100]
-    x = [round(0.2 * m) for m in n]
-    [a] = assess_series(share_series("ev_new_passenger_car_share", years, x, n), [make_target(value=0.30)])
-    assert a["status"] == "off track"
-    assert a["projection"]["value"] == pytest.approx(0.2, abs=0.003)
-    mean_additions = (900 + 1000 + 1100) / 3
-    assert a["gap"]["vehicles_per_year"] == pytest.approx((0.30 - a["projection"]["value"]) * mean_additions)
-    assert 95 < a["gap"]["vehicles_per_year"] < 105
-
-
-def test_a_target_already_reached_is_met_and_about_counts_the_tolerance() -> None:
-    years = list(range(2018, 2025))
-    n = [1000] * len(years)
-    series = share_series("ne_or_clean_new_vehicle_share", years, [100, 150, 200, 250, 300, 350, 390], n)
-    about = make_target(indicator="ne_or_clean_new_vehicle_share", value=0.40, comparison="≈", tolerance=0.02)
-    strict = make_target(indicator="ne_or_clean_new_vehicle_share", value=0.40)
-    a_about, a_strict = assess_series(series, [about, strict])
-    assert a_about["status"] == "met"  # 39 % is "about 40 %" with a 2-point tolerance
-    assert a_strict["status"] != "met"
-
-
-def test_after_the_target_year_the_observed_value_decides() -> None:
-    years = list(range(2015, 2025))
-    n = [100] * len(years)
-    x = [10, 12, 15, 20, 26, 33, 41, 39, 45, 50]
-    series = share_series("ne_taxi_share", years, x, n)
-    missed = make_target(indicator="ne_taxi_share", kind="stock share", value=0.40, year=2022)
-    reached = make_target(indicator="ne_taxi_share", kind="stock share", value=0.40, year=2021)
-    a_missed, a_reached = assess_series(series, [missed, reached])
-    assert a_missed["status"] == "off track" and a_missed["projection"]["value"] == pytest.approx(0.39)
-    assert a_reached["status"] == "met"
-
-
-def test_the_assessment_year_limits_the_data_used() -> None:
-    years = list(range(2015, 2025))
-    n = [1000] * len(years)
-    x = [round(1000 * expit(0.5 * (y - 2022))) for y in years]
-    full = share_series("ev_new_passenger_car_share", years, x, n)
-    early = share_series("ev_new_passenger_car_share", years, x, n, year=2020)
-    [a_full] = assess_series(full, [make_target()])
-    [a_early] = assess_series(early, [make_target()])
-    assert a_early["latest_year"] == 2020 and a_early["observed"][-1]["year"] == 2020
-    assert a_early["projection"]["value"] == pytest.approx(independent_projection(years[:6], x[:6], n[:6], 2030)[0])
-    assert a_full["latest_year"] == 2024
-
-
-def test_stock_gap_is_the_vehicles_still_to_switch_over_the_years_left() -> None:
-    years = [2021, 2022, 2023, 2024, 2025]
-    series = share_series("ne_bus_share", years, [60, 70, 80, 90, 100], [120] * 5)
-    bus = make_target(indicator="ne_bus_share", kind="stock share", value=1.0, year=2027)
-    half = make_target(indicator="ne_bus_share", kind="stock share", value=0.9, year=2030)
-    a_bus, a_half = assess_series(series, [bus, half])
-    assert a_bus["gap"]["vehicles_total"] == 20 and a_bus["gap"]["years_left"] == 2
-    assert a_bus["gap"]["vehicles_per_year"] == pytest.approx(10.0)
-    assert a_half["gap"]["vehicles_total"] == 8  # ceil(0.9 * 120) - 100
-    assert a_half["gap"]["vehicles_per_year"] == pytest.approx(8 / 5)
-
-
-def test_a_stock_target_of_100_percent_is_reachable_by_the_projection() -> None:
-    # 2 of 1,000 buses left in 2025 and falling fast: the logistic curve only nears 100 %, the fleet gets there
-    years = list(range(2019, 2026))
-    x = [700, 850, 930, 970, 990, 996, 998]
-    [a] = assess_series(share_series("ne_bus_share", years, x, [1000] * 7),
-                                [make_target(indicator="ne_bus_share", kind="stock share", value=1.0, year=2028)])
-    assert a["projection"]["value"] < 1.0
-    assert (1 - a["projection"]["value"]) * 1000 < 0.5
-    assert a["status"] in ("on track", "at risk")
-
-
-def test_fewer_than_three_years_gives_no_projection() -> None:
-    [a] = assess_series(share_series("ev_new_passenger_car_share", [2023, 2024], [1, 2], [10, 10]),
-                                [make_target()])
-    assert a["status"] == "no data" and a["projection"] is None and a["latest_value"] == 0.2
-
-
-def test_county_scope_takes_the_worst_county() -> None:
-    years = list(range(2018, 2025))
-    counties = {
-        "A": ([20, 25, 30, 35, 40, 45, 48], [50] * 7),                 # heads to 100 %
-        "B": ([10] * 7, [50] * 7),                                     # stuck at 20 %
-        "C": ([0] * 7, [0] * 7),                                       # no buses at all
-        "D": ([350, 560, 730, 850, 925, 962, 985], [1000] * 7),        # the big one, nearly there
-    }
-    city_x = [sum(c[0][i] for c in counties.values()) for i in range(7)]
-    city_n = [sum(c[1][i] for c in counties.values()) for i in range(7)]
-    series = share_series("ne_bus_share", years, city_x, city_n, counties=counties)
-    target = make_target(indicator="ne_bus_share", kind="stock share", value=0.9, year=2030, scope="county")
-    [a] = assess_series(series, [target])
-    by_code = {c["county_code"]: c for c in a["counties"]}
-    assert by_code["B"]["status"] == "off track" and by_code["C"]["status"] == "no data"
-    assert by_code["A"]["status"] == "met" and by_code["D"]["status"] == "met"
-    assert a["city_status"] == "met" and a["status"] == "off track"  # the city total hides county B
-    assert "off track: county B" in a["status_reason"] and "no data: county C" in a["status_reason"]
-    assert by_code["B"]["gap"]["vehicles_total"] == 35  # ceil(0.9 * 50) - 10
-    assert by_code["B"]["gap"]["vehicles_per_year"] == pytest.approx(35 / 6)
-
-
-def test_intensity_ratio_projects_a_log_linear_trend_against_the_baseline() -> None:
-    years = list(range(2015, 2025))
-    fast = 0.10 * np.exp(-0.02 * (np.array(years) - 2015))
-    slow = 0.10 * np.exp(-0.005 * (np.array(years) - 2015))
-    target = make_target(indicator="operating_co2_per_converted_turnover", kind="intensity ratio", value=-0.10,
-                         comparison="<=", baseline_year=2020)
-    turnover = 2.0e9
-    for intensity, expected_change, expected_status in ((fast, math.exp(-0.2) - 1, "on track"),
-                                                        (slow, math.exp(-0.05) - 1, "off track")):
-        city = pd.DataFrame({"year": years, "operating_co2_per_converted_turnover": intensity,
-                             "converted_turnover_tkm": turnover})
-        series = FleetSeries(years=tuple(years), city=city, counties=pd.DataFrame(), county_names={})
-        [a] = assess_series(series, [target])
-        assert a["projection"]["value"] == pytest.approx(expected_change, abs=1e-9)
-        assert a["latest_value"] == pytest.approx(intensity[-1] / intensity[5] - 1)
-        assert a["status"] == expected_status, a["status_reason"]
-        i_2030 = intensity[0] * math.exp(math.log(intensity[1] / intensity[0]) * 15)
-        by_hand_t = max(0.0, i_2030 - 0.9 * intensity[5]) * turnover / 1000
-        assert a["gap"]["co2_t"] == pytest.approx(by_hand_t, rel=1e-9)
-    assert by_hand_t > 0  # the slow decline leaves CO2 to cut
-
-
-def test_describe_lists_every_target_and_county() -> None:
-    years = list(range(2018, 2025))
-    series = share_series("ne_bus_share", years, [50, 60, 70, 80, 88, 94, 97], [100] * 7,
-                          counties={"441523": ([20, 25, 30, 35, 40, 45, 48], [50] * 7)})
-    series = series.with_county_names({"441523": "陆河县"})
-    assessed = assessment.assess_series(series, [make_target(id="buses", indicator="ne_bus_share", kind="stock share",
-                                                          value=1.0, year=2026, scope="county")])
+def test_describe_states_the_data_cutoff_and_lists_every_county() -> None:
+    records = tiny_fleet()
+    bus = make_target(id="buses", indicator="ne_bus_share", kind="stock share", value=1.0, year=2026, scope="county")
+    ts = targets.TargetSet(path="", plan={}, counties={"441502": "城区", "441521": "海丰县"}, targets=(bus,))
+    assessed = assessment.assess_targets(records, targets=ts)
     text = assessment.describe(assessed)
-    assert "buses" in text and "441523 陆河县" in text and assessed[0].status in text
-    assert "97.0 % (2024)" in text and "≥ 100 % by 2026" in text
+    assert "buses" in text and "441502 城区" in text and assessed[0].status in text
+    assert "data to 2024-12-31" in text and "≥ 100 % by 2026" in text
 
 
 # ------------------------------------------------------------------------------------ on fleet records
@@ -361,12 +190,16 @@ def test_gap_on_a_tiny_fleet_is_the_diesel_buses_left(tmp_path) -> None:
     ts = targets.TargetSet(path="", plan={}, counties={"441502": "城区", "441521": "海丰县"}, targets=(bus,))
     [a] = assess_targets(records, year=2024, targets=ts)
     # end of 2024: 441502 has B2 (diesel), B3, B4, B5; 441521 has B7, B8 (B6 left on 31 Dec 2023)
+    assert a["data_cutoff"]["date"] == "2024-12-31"
     assert a["latest_count"] == {"numerator": 5, "denominator": 6}
     assert a["latest_value"] == pytest.approx(5 / 6)
-    assert a["gap"]["vehicles_total"] == 1 and a["gap"]["vehicles_per_year"] == pytest.approx(0.5)
+    # the lever: B2 (diesel, 2016-03-01) reaches the 13-year bus age on 2029-03-01, after the target year
+    assert a["gap"]["vehicles_total"] == 1 and a["gap"]["last_non_ne_retires_on"] == "2029-03-01"
+    assert not a["gap"]["by_turnover"] and a["status"] != "met"
+    assert a["operators_to_switch"] == [{"operator": "(operator not recorded)", "county_code": "441502", "vehicles": 1}]
     by_code = {c["county_code"]: c for c in a["counties"]}
     assert by_code["441502"]["latest_count"] == {"numerator": 3, "denominator": 4}
-    assert by_code["441521"]["status"] == "met" and by_code["441521"]["gap"]["vehicles_total"] == 0
+    assert by_code["441521"]["status"] == "on track" and by_code["441521"]["gap"]["vehicles_total"] == 0
     # the records start in 2022, the first year with a deregistration (an extract lacks vehicles gone before)
     assert [o["year"] for o in by_code["441521"]["observed"]] == [2022, 2023, 2024]
     assert [o["value"] for o in by_code["441521"]["observed"]] == pytest.approx([0.5, 1.0, 1.0])
@@ -391,13 +224,14 @@ def test_shipped_records_assessed_against_every_target(shanwei_records, shipped_
     ind = fleet.indicators(shanwei_records.vehicles, shanwei_records.activity, year=year).to_dict()
     for a in shipped_assessed:
         assert a["status"] in assessment.STATUS_ORDER, a
+        assert a["data_cutoff"] == {"date": "2025-12-31", "flow_start": "2025-01-01", "flow_end": "2025-12-31"}
         assert a["assessment_year"] == year
         if a["kind"] == "intensity ratio":
             assert a["latest_value"] == pytest.approx(ind["operating_co2_intensity_change_vs_2020"], abs=1e-9)
         else:
             assert a["latest_value"] == pytest.approx(ind[a["indicator"]], abs=1e-12)
             low, high = a["projection"]["low"], a["projection"]["high"]
-            assert 0 <= low <= a["projection"]["value"] <= high <= 1
+            assert 0 <= low <= high <= 1 and 0 <= a["projection"]["value"] <= 1
     bus = next(a for a in shipped_assessed if a["indicator"] == "ne_bus_share")
     assert {c["county_code"] for c in bus["counties"]} >= {"441502", "441521", "441523", "441581"}
     for c in bus["counties"]:

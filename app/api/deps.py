@@ -5,12 +5,18 @@ from __future__ import annotations
 import hmac
 import threading
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
 from app.core.config import Settings, hash_api_key
+from app.derived import DerivedFigures
+from app.reports import ReportService
+from app.runs import RunManager
+from app.store import Store
+from planner.fleet import FleetRecords
+from planner.network import RoadNetwork
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="A key from EVPLAN_API_KEYS.")
 
@@ -21,17 +27,21 @@ class ServiceState:
 
     settings: Settings
     key_hashes: frozenset[str] = frozenset()
-    network: Any = None
+    network: RoadNetwork | None = None
     #: Admin boundaries as a GeoJSON FeatureCollection, when the file exists.
     boundaries: dict[str, Any] | None = None
-    fleet: Any = None
+    fleet: FleetRecords | None = None
     #: Where ``fleet`` came from: ``"shipped"`` (settings.fleet_dir) or ``"store"`` (uploaded records).
-    fleet_source: str | None = None
-    store: Any = None
-    runs: Any = None
-    reports: Any = None
+    fleet_source: Literal["shipped", "store"] | None = None
+    store: Store | None = None
+    runs: RunManager | None = None
+    reports: ReportService | None = None
+    #: The siting sweeps' manager (``app.sweeps.SweepManager``).
+    sweeps: Any = None
     #: Why start-up loading failed, per part (``network``, ``fleet``); empty while loading or when fine.
     load_errors: dict[str, str] = field(default_factory=dict)
+    #: Targets and indicators of the records in use, computed once per records version.
+    derived: DerivedFigures = field(default_factory=DerivedFigures)
     #: Held while the fleet records are ingested or re-read, so the newest store state always wins.
     records_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -50,22 +60,22 @@ def _not_ready(state: ServiceState, part: str) -> HTTPException:
     return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail, headers={"Retry-After": "5"})
 
 
-def get_network(state: StateDep) -> Any:
+def get_network(state: StateDep) -> RoadNetwork:
     """The loaded road network, or 503 while it loads."""
     if state.network is None:
         raise _not_ready(state, "network")
     return state.network
 
 
-def get_fleet(state: StateDep) -> Any:
+def get_fleet(state: StateDep) -> FleetRecords:
     """The fleet records in use, or 503 while they load."""
     if state.fleet is None:
         raise _not_ready(state, "fleet records")
     return state.fleet
 
 
-NetworkDep = Annotated[Any, Depends(get_network)]
-FleetDep = Annotated[Any, Depends(get_fleet)]
+NetworkDep = Annotated[RoadNetwork, Depends(get_network)]
+FleetDep = Annotated[FleetRecords, Depends(get_fleet)]
 
 
 def _key_ok(key: str | None, state: ServiceState) -> bool:

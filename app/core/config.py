@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     cors_origins: str = Field("", description="Comma-separated origins allowed by CORS (`*` for any); empty = none.")
     max_concurrent_runs: int = Field(1, ge=1, description="Siting runs computed at once (one process each).")
     run_time_limit_s: float = Field(900.0, gt=0, description="A siting run is stopped after this many seconds.")
+    max_sweep_points: int = Field(64, ge=1, le=4096, description="Most points (scenarios) one siting sweep may have.")
+    sweep_workers: int = Field(0, ge=0, description="Dask worker processes of a sweep's local cluster; 0 = one per core.")
+    dask_scheduler: str = Field("", description="Run sweep points on this Dask scheduler (tcp://host:port) instead "
+                                                "of a local cluster; its workers need evplan and the data paths.")
+    sweep_time_limit_s: float = Field(3600.0, gt=0, description="A siting sweep is stopped after this many seconds.")
     request_timeout_s: float = Field(60.0, gt=0, description="Longest a request may take before a 504.")
     report_cron: str = Field("0 7 1 * *",
                              description="When the fleet-share report is generated (crontab: min hour day month weekday); "
@@ -116,10 +121,9 @@ class Settings(BaseSettings):
         return int(self.max_json_body_mb * 1_000_000)
 
     def public_text(self, text: str) -> str:
-        """``text`` with the service's own file paths replaced by what they are: fit to show a client."""
+        """``text`` with the data directory's paths (database, uploads) replaced by what they are: fit for a client."""
         labels = ((self.database_path, "the service database"), (self.upload_dir, "the upload directory"),
-                  (self.data_dir, "the data directory"), (self.osm_path, "the road network file"),
-                  (self.fleet_dir, "the fleet records directory"), (self.boundaries_path, "the boundaries file"))
+                  (self.data_dir, "the data directory"))
         spelled = []
         for path, label in labels:
             for form in {str(path), str(Path(path).resolve()), str(Path(path).absolute())}:

@@ -1,23 +1,25 @@
-"""Assessing the fleet targets on the records: observed values, projection, status and gap of each.
+"""Assessing the fleet targets on the records: observed values, stock-turnover projection, status and levers.
 
 Method (the same for the terminal, the JSON and the report):
 
-- Shares are projected with the logistic trend of ``trend.py`` over every year with data up to the
-  assessment year; the interval is its ``INTERVAL_LEVEL`` (80 %) band at the target year.
-- The intensity ratio is projected with the log-linear trend of ``trend.py``; the change is
-  ``projection / baseline - 1`` with the observed baseline-year intensity.
-- A projected share counts as meeting a target when it is within half a vehicle of it (the logistic
-  curve only approaches 100 %, a fleet reaches it).
+- Every assessment states its data cut-off (``turnover.Cutoff``): stocks on the cut-off date, flows as
+  the rolling 12 months to the last complete month.
+- Projections come from the stock-turnover model of ``turnover.py`` under a stated additions scenario;
+  the interval is the 80 % prediction interval for the target-year value, calibrated by hindcast
+  (``hindcast.py``).
+- A projected stock share counts as meeting a target when it is within half a vehicle of it.
 
 Status rules (``comparison`` decides which side of the interval is the pessimistic one):
 
-- ``met``: the observed value of the assessment year already meets the target (after the target
-  year: the value observed in the target year did).
-- ``on track``: the projection and the pessimistic end of its interval meet the target.
+- ``met``: the target year has been observed and its value meets the target. A target year not yet
+  observed is never met.
+- ``on track``: the projection and the pessimistic end of its interval meet the target; or, for a stock
+  share, every vehicle still to switch reaches its mandatory scrapping age by the end of the target
+  year and the additions scenario keeps them from being replaced by others (met by natural turnover).
 - ``at risk``: the projection meets the target but the pessimistic end does not, or the projection
   misses but the optimistic end meets it (the target lies inside the interval).
 - ``off track``: the whole interval misses the target, or the target year has passed unmet.
-- ``no data``: fewer than ``MIN_YEARS_FOR_TREND`` years with data (or no baseline), so no projection.
+- ``no data``: nothing counted, no baseline, or no projection.
 
 For a target with county scope (``城乡全覆盖``) the city and each county are assessed alike and the
 target's status is the worst of them.
@@ -27,27 +29,33 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from planner.fleet.hindcast import (
+    INTERVAL_LEVEL,
+    Calibration,
+    logit_counts,
+    run_hindcast,
+    share_from_logit,
+)
 from planner.fleet.indicators import FleetSeries, fleet_series
 from planner.fleet.records import FleetRecords
-from planner.fleet.targets import (
-    SHARE_COUNTS,
-    Comparison,
-    Kind,
-    Target,
-    TargetSet,
-)
-from planner.fleet.trend import (
-    INTERVAL_LEVEL,
-    MIN_YEARS_FOR_TREND,
-    fit_logistic_share,
-    fit_loglinear,
+from planner.fleet.schema import NE_POWERTRAINS
+from planner.fleet.survival import SCRAPPING_AGE_YEARS, Survival, scrapping_date
+from planner.fleet.targets import SHARE_COUNTS, Comparison, Kind, Target, TargetSet
+from planner.fleet.turnover import (
+    DEFAULT_SCENARIO,
+    STOCK_CLASS,
+    AdditionsScenario,
+    Cutoff,
+    Outlook,
+    project,
+    records_at,
 )
 
 Status = Literal["met", "on track", "at risk", "off track", "no data"]
@@ -58,8 +66,6 @@ OFF_TRACK: Status = "off track"
 NO_DATA: Status = "no data"
 #: Statuses from best to worst; a county-scope target takes the worst of its city and counties.
 STATUS_ORDER: tuple[Status, ...] = (MET, ON_TRACK, AT_RISK, OFF_TRACK)
-#: Flow shares: the expected additions per year are the mean of this many latest years.
-ADDITIONS_WINDOW_YEARS = 3
 
 
 # ------------------------------------------------------------------------------------------ results
@@ -67,7 +73,7 @@ ADDITIONS_WINDOW_YEARS = 3
 
 @dataclass(frozen=True)
 class ShareObservation:
-    """A share observed in one year, with the counts it is made of."""
+    """A share observed in one year (stock on 31 Dec, additions over the year), with its counts."""
 
     year: int
     value: float
@@ -106,7 +112,7 @@ class Count:
 
 @dataclass(frozen=True)
 class Projection:
-    """The value expected in the target year and its interval (an observed value when the year has passed).
+    """The value expected in the target year and its prediction interval (observed when the year has passed).
 
     ``intensity``: for an intensity ratio, the projected intensity itself (kg CO2 per converted t·km).
     """
@@ -129,7 +135,7 @@ class Projection:
 
 @dataclass(frozen=True)
 class PathPoint:
-    """One year of the projected trend and its interval (for the charts)."""
+    """One year of the projection and its interval (for the charts)."""
 
     year: int
     value: float
@@ -142,17 +148,30 @@ class PathPoint:
 
 @dataclass(frozen=True)
 class Gap:
-    """What is left to do: vehicles to switch (stock shares), NE additions (flow shares) or t CO2 to cut."""
+    """What is left to do, as levers a manager can pull.
+
+    Stock share: ``ne_share_of_additions_needed`` (NE share of every addition from now to the target
+    year that reaches the target), ``last_non_ne_retires_on`` (the day the last non-NE vehicle in service
+    reaches its scrapping age; None without an age limit) and ``vehicles_total`` (non-NE vehicles in service
+    now). Flow share: ``vehicles_per_year`` = extra NE additions per year. Intensity: ``co2_t`` to cut.
+    """
 
     vehicles_per_year: float | None
     vehicles_total: int | None
     co2_t: float | None
     years_left: int
     basis: str
+    ne_share_of_additions_needed: float | None = None
+    last_non_ne_retires_on: str | None = None
+    early_retirements_needed: int | None = None
+    by_turnover: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"vehicles_per_year": self.vehicles_per_year, "vehicles_total": self.vehicles_total,
-                "co2_t": self.co2_t, "years_left": self.years_left, "basis": self.basis}
+                "co2_t": self.co2_t, "years_left": self.years_left, "basis": self.basis,
+                "ne_share_of_additions_needed": self.ne_share_of_additions_needed,
+                "last_non_ne_retires_on": self.last_non_ne_retires_on,
+                "early_retirements_needed": self.early_retirements_needed, "by_turnover": self.by_turnover}
 
 
 @dataclass(frozen=True)
@@ -174,8 +193,8 @@ class Clause:
 class Trajectory:
     """One area's (the city's or a county's) assessment of a target.
 
-    The intensity fields are set for an intensity ratio only (``target_intensity`` once the baseline
-    year has data).
+    ``latest_*`` are the values at the data cut-off (stock on its date, flows over its 12 months, the
+    intensity of the latest activity year). The intensity fields are set for an intensity ratio only.
     """
 
     kind: Kind
@@ -227,11 +246,24 @@ class CountyAssessment:
 
 
 @dataclass(frozen=True)
+class OperatorCount:
+    """Non-NE vehicles of one operator (and county) still in service at the cut-off."""
+
+    operator: str
+    county_code: str
+    vehicles: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"operator": self.operator, "county_code": self.county_code, "vehicles": self.vehicles}
+
+
+@dataclass(frozen=True)
 class Assessment:
     """One target assessed on the records: the target, the city's trajectory and, by county scope, each county's.
 
     ``status`` and ``status_reason`` are the target's: for a county-scope target the worst of the city
-    and its counties (``result.status`` is then the city's own).
+    and its counties (``result.status`` is then the city's own). ``cutoff`` is the data cut-off;
+    ``operators`` lists who still runs non-NE vehicles of a stock-share target's class.
     """
 
     target: Target
@@ -240,6 +272,9 @@ class Assessment:
     status: Status
     status_reason: str
     counties: tuple[CountyAssessment, ...] = ()
+    cutoff: Cutoff | None = None
+    scenario: str = ""
+    operators: tuple[OperatorCount, ...] = field(default=())
 
     @property
     def id(self) -> str:
@@ -261,19 +296,32 @@ class Assessment:
             "id": t.id, "indicator": t.indicator, "kind": t.kind, "scope": t.scope, "target_value": t.value,
             "comparison": t.comparison, "tolerance": t.tolerance, "target_year": t.year,
             "baseline_year": t.baseline_year, "clause": clause.to_dict(), "assessment_year": self.assessment_year,
+            "data_cutoff": None if self.cutoff is None else self.cutoff.to_dict(), "scenario": self.scenario,
         } | self.result.to_dict()
         out["status"], out["status_reason"] = self.status, self.status_reason
         if t.scope == "county":
             out["counties"] = [c.to_dict() for c in self.counties]
             out["city_status"] = self.result.status
+        if t.kind == "stock share":
+            out["operators_to_switch"] = [o.to_dict() for o in self.operators]
         return out
 
 
 # ------------------------------------------------------------------------------------------ assessing
 
 
+@dataclass(frozen=True, eq=False)
+class _Context:
+    series: FleetSeries
+    outlook: Outlook
+    calibration: Calibration
+    cutoff: Cutoff
+    records: FleetRecords
+
+
 def assess_targets(records: FleetRecords, *, targets: Sequence[Target] | TargetSet, year: int | None = None,
-                   series: FleetSeries | None = None) -> list[Assessment]:
+                   series: FleetSeries | None = None, scenario: AdditionsScenario = DEFAULT_SCENARIO,
+                   survival: Mapping[str, Survival] | None = None) -> list[Assessment]:
     """Assess each target on the fleet records.
 
     Parameters
@@ -283,15 +331,33 @@ def assess_targets(records: FleetRecords, *, targets: Sequence[Target] | TargetS
     targets
         Targets or a whole ``TargetSet`` (whose county names are used).
     year
-        Assessment year (stock on 31 Dec); default the latest year in the records. Only years up to it
-        enter the trends, so an earlier year shows what could have been known then. A year outside
-        the records is a ``RecordError``.
+        Assessment year: the records are cut at 31 Dec of it, as they stood then (default: the records'
+        own cut-off). A year outside the records is a ``RecordError``.
     series
         The records' ``fleet_series``, when the caller has it already (it is not computed again).
+    scenario
+        The additions scenario of the projection (default: the last 12 months' NE share continues).
+    survival
+        Survival curves per class (default: fitted to the records, ``survival.fit_survival``).
     """
     target_set = _as_target_set(targets)
     full = series if series is not None else fleet_series(records)
-    return assess_series(full.up_to(year).with_county_names(target_set.counties), target_set.targets)
+    cutoff = Cutoff.of_records(records)
+    recs = records
+    if year is not None:
+        full.up_to(year)  # refuses a year outside the records
+        if pd.Timestamp(year=int(year), month=12, day=31) < cutoff.date:
+            cutoff = Cutoff.at(pd.Timestamp(year=int(year), month=12, day=31))
+            recs = records_at(records, cutoff)
+    last_complete = cutoff.complete_year
+    cut_series = full.up_to(min(last_complete, full.years[-1]) if last_complete >= full.years[0] else None)
+    cut_series = cut_series.with_county_names(target_set.counties)
+    horizon = max([t.year for t in target_set.targets] + [cutoff.date.year + 1])
+    outlook = project(recs, years=range(cutoff.date.year, horizon + 1), cutoff=cutoff, scenario=scenario,
+                      survival=survival)
+    calibration = run_hindcast(records, series=full).calibration(by_year=last_complete)
+    ctx = _Context(cut_series, outlook, calibration, cutoff, recs)
+    return [_assess_one(ctx, t) for t in target_set.targets]
 
 
 def _as_target_set(targets: Sequence[Target] | TargetSet) -> TargetSet:
@@ -300,38 +366,28 @@ def _as_target_set(targets: Sequence[Target] | TargetSet) -> TargetSet:
     return TargetSet(path="", plan={}, counties={}, targets=tuple(targets))
 
 
-def assess_series(series: FleetSeries, targets: Iterable[Target]) -> list[Assessment]:
-    """Assess targets on a series, at its last year (see ``assess_targets``)."""
-    return [_assess_one(series, t) for t in targets]
-
-
-def _assess_one(series: FleetSeries, target: Target) -> Assessment:
-    year = series.assessment_year
+def _assess_one(ctx: _Context, target: Target) -> Assessment:
+    year = ctx.cutoff.complete_year
+    scenario = ctx.outlook.scenario.name
     if target.kind == "intensity ratio":
-        city = _assess_intensity(target, series.city, year)
-        return Assessment(target, year, city, city.status, city.status_reason)
-    num_col, den_col = SHARE_COUNTS[target.indicator]
-    city = _assess_share(target, _counts(series.city, num_col, den_col), year)
+        city = _assess_intensity(ctx, target, None)
+        return Assessment(target, year, city, city.status, city.status_reason, cutoff=ctx.cutoff, scenario=scenario)
+    city = _assess_share(ctx, target, None)
+    operators = _operators(ctx, target) if target.kind == "stock share" else ()
     if target.scope != "county":
-        return Assessment(target, year, city, city.status, city.status_reason)
-    counties = []
-    for code, name in series.county_names.items():
-        rows = series.counties[series.counties["county"] == code] if len(series.counties) else series.counties
-        counties.append(CountyAssessment(code, name, _assess_share(target, _counts(rows, num_col, den_col), year)))
+        return Assessment(target, year, city, city.status, city.status_reason, cutoff=ctx.cutoff, scenario=scenario)
+    counties = [CountyAssessment(code, name, _assess_share(ctx, target, code))
+                for code, name in ctx.series.county_names.items()]
     status, reason = _worst(city, counties)
-    return Assessment(target, year, city, status, reason, tuple(counties))
+    return Assessment(target, year, city, status, reason, tuple(counties), cutoff=ctx.cutoff, scenario=scenario,
+                      operators=operators)
 
 
-def _counts(frame: pd.DataFrame, num_col: str, den_col: str) -> pd.DataFrame:
-    if frame.empty or num_col not in frame or den_col not in frame:
-        return pd.DataFrame({"year": pd.Series(dtype=int), "numerator": pd.Series(dtype=float),
-                             "denominator": pd.Series(dtype=float)})
-    out = pd.DataFrame({
-        "year": frame["year"].astype(int).to_numpy(),
-        "numerator": pd.to_numeric(frame[num_col], errors="coerce").fillna(0).astype(float).to_numpy(),
-        "denominator": pd.to_numeric(frame[den_col], errors="coerce").fillna(0).astype(float).to_numpy(),
-    })
-    return out.sort_values("year").reset_index(drop=True)
+def _frame(ctx: _Context, area: str | None) -> pd.DataFrame:
+    if area is None:
+        return ctx.series.city
+    c = ctx.series.counties
+    return c[c["county"] == area] if len(c) else c
 
 
 def _worst(city: Trajectory, counties: list[CountyAssessment]) -> tuple[Status, str]:
@@ -351,53 +407,75 @@ def _worst(city: Trajectory, counties: list[CountyAssessment]) -> tuple[Status, 
     return worst, reason + " — " + city.status_reason
 
 
-def _assess_share(target: Target, counts: pd.DataFrame, year: int) -> Trajectory:
-    data = counts[(counts["denominator"] > 0) & (counts["year"] <= year)]
-    observed = tuple(ShareObservation(int(r.year), float(r.numerator / r.denominator), int(round(r.numerator)),
-                                      int(round(r.denominator))) for r in data.itertuples())
-    if not observed:
-        counted = SHARE_COUNTS[target.indicator][1].replace("_", " ")
-        return Trajectory(target.kind, (), None, None, None, None, (), NO_DATA,
-                          f"no {counted} in the records up to {year}", _empty_gap(target, year))
-    latest = observed[-1]
-    if target.kind == "stock share":
-        expected_denominator = float(latest.denominator)
-    else:
-        expected_denominator = float(np.mean([o.denominator for o in observed[-ADDITIONS_WINDOW_YEARS:]]))
-    slack = 0.5 / expected_denominator  # half a vehicle
+def _share_interval(ctx: _Context, indicator: str, num: float, den: float, year: int) -> tuple[float, float] | None:
+    bounds = ctx.calibration.bounds(indicator, ctx.cutoff.years_to(year))
+    if bounds is None or den <= 0:
+        return None
+    z = logit_counts(num, den)
+    return share_from_logit(z + bounds[0], den), share_from_logit(z + bounds[1], den)
 
-    projection: Projection | None = None
-    path: tuple[PathPoint, ...] = ()
-    if target.year <= year:
-        at_target = next((o for o in observed if o.year == target.year), latest)
-        value = at_target.value
-        projection = Projection(target.year, value, value, value, INTERVAL_LEVEL, f"observed in {at_target.year}")
+
+def _assess_share(ctx: _Context, target: Target, area: str | None) -> Trajectory:
+    num_col, den_col = SHARE_COUNTS[target.indicator]
+    frame = _frame(ctx, area)
+    observed: tuple[ShareObservation, ...] = ()
+    if len(frame) and den_col in frame:
+        observed = tuple(ShareObservation(int(r["year"]), float(r[num_col]) / float(r[den_col]), int(r[num_col]),
+                                          int(r[den_col]))
+                         for r in frame.sort_values("year").to_dict("records")
+                         if r.get(den_col) and r[den_col] > 0)
+    now = ctx.outlook.now_shares.get((target.indicator, area))
+    cutoff = ctx.cutoff
+    years_left = max(target.year - cutoff.complete_year, 0)
+    if now is None or now.denominator <= 0:
+        counted = den_col.replace("_", " ")
+        return Trajectory(target.kind, observed, None, None, None, None, (), NO_DATA,
+                          f"no {counted} in the records to {cutoff.date.date()}", Gap(None, None, None, years_left, ""))
+    latest = Count(int(now.numerator), int(now.denominator))
+    latest_value = float(now.value)
+    if target.year <= cutoff.complete_year:  # the target year has been observed
+        at_target = next((o for o in observed if o.year == target.year), None)
+        value = at_target.value if at_target else latest_value
+        projection = Projection(target.year, value, value, value, INTERVAL_LEVEL, f"observed in {target.year}")
         ok = target.meets(value)
-        status: Status = MET if ok else OFF_TRACK
-        reason = (f"target year {target.year} reached: observed {format_percent(value)} "
+        reason = (f"target year {target.year} observed: {format_percent(value)} "
                   f"{'meets' if ok else 'misses'} the target {_goal(target, format_percent)}")
-    else:
-        try:
-            fit = fit_logistic_share(data["year"], data["numerator"], data["denominator"])
-        except ValueError:
-            fit = None
-        if fit is not None:
-            mid, low, high = fit.band(target.year)
-            projection = Projection(target.year, mid, low, high, INTERVAL_LEVEL, fit.description)
-            path = tuple(PathPoint(y, *fit.band(y)) for y in range(latest.year, target.year + 1))
-        status, reason = _status(target, latest.value, projection, slack, fmt=format_percent, have_trend=fit is not None)
-    gap = _share_gap(target, year, latest, projection, expected_denominator)
-    return Trajectory(target.kind, observed, latest.year, latest.value, Count(latest.numerator, latest.denominator),
-                      projection, path, status, reason, gap)
+        gap = _share_gap(ctx, target, area, latest, projection)
+        return Trajectory(target.kind, observed, cutoff.complete_year, latest_value, latest, projection, (),
+                          MET if ok else OFF_TRACK, reason, gap)
+    proj = ctx.outlook.shares.get((target.indicator, area, target.year))
+    if proj is None or proj.denominator <= 0:
+        return Trajectory(target.kind, observed, cutoff.complete_year, latest_value, latest, None, (), NO_DATA,
+                          "no projection: nothing of this kind is left in service or added", 
+                          Gap(None, None, None, years_left, ""))
+    mid = float(proj.value)
+    interval = _share_interval(ctx, target.indicator, proj.numerator, proj.denominator, target.year)
+    low, high = interval if interval else (mid, mid)
+    method = (f"stock turnover ({ctx.outlook.scenario.name}); {int(INTERVAL_LEVEL * 100)} % prediction interval "
+              "calibrated by hindcast" + ("" if interval else " (not calibrated: too few hindcast errors)"))
+    projection = Projection(target.year, mid, low, high, INTERVAL_LEVEL, method)
+    path = []
+    for y in range(cutoff.date.year + (1 if (cutoff.date.month, cutoff.date.day) == (12, 31) else 0), target.year + 1):
+        p = ctx.outlook.shares.get((target.indicator, area, y))
+        if p is None or p.denominator <= 0:
+            continue
+        iv = _share_interval(ctx, target.indicator, p.numerator, p.denominator, y) or (p.value, p.value)
+        path.append(PathPoint(y, float(p.value), iv[0], iv[1]))
+    path = [PathPoint(cutoff.complete_year, latest_value, latest_value, latest_value), *path]
+    slack = 0.5 / proj.denominator if target.kind == "stock share" else 0.0
+    gap = _share_gap(ctx, target, area, latest, projection)
+    status, reason = _status(target, projection, slack, fmt=format_percent)
+    if target.kind == "stock share" and gap.by_turnover and status != ON_TRACK:
+        status, reason = ON_TRACK, "met by natural turnover — " + gap.basis
+    elif gap.by_turnover:
+        reason += "; met by natural turnover — " + gap.basis
+    return Trajectory(target.kind, observed, cutoff.complete_year, latest_value, latest, projection, tuple(path),
+                      status, reason, gap)
 
 
-def _status(target: Target, latest: float, projection: Projection | None, slack: float, *,
-            fmt: Callable[[float | None], str], have_trend: bool) -> tuple[Status, str]:
+def _status(target: Target, projection: Projection, slack: float, *,
+            fmt: Callable[[float | None], str]) -> tuple[Status, str]:
     goal = _goal(target, fmt)
-    if target.meets(latest):
-        return MET, f"already {fmt(latest)}, target {goal}"
-    if not have_trend or projection is None:
-        return NO_DATA, f"fewer than {MIN_YEARS_FOR_TREND} years with data: no projection"
     mid, low, high = projection.value, projection.low, projection.high
     pessimistic, optimistic = (high, low) if target.comparison == "<=" else (low, high)
     span = f"projected {fmt(mid)} ({fmt(low)} to {fmt(high)}), target {goal}"
@@ -417,91 +495,163 @@ def _goal(target: Target, fmt: Callable[[float | None], str]) -> str:
     return f"{_SIGNS[target.comparison]} {fmt(target.value).replace('.0 %', ' %')} by {target.year}"
 
 
-def _empty_gap(target: Target, year: int, basis: str = "") -> Gap:
-    return Gap(None, None, None, max(target.year - year, 0), basis)
+def _non_ne_in_stock(ctx: _Context, vclass: str, area: str | None) -> pd.DataFrame:
+    v = ctx.records.vehicles
+    d = ctx.cutoff.date
+    m = ((v["vehicle_class"] == vclass) & (v["registered_on"] <= d) & ~(v["deregistered_on"] <= d)
+         & ~v["powertrain"].isin(NE_POWERTRAINS))
+    if area is not None:
+        m &= v["county_code"].astype(str) == area
+    return v[m.to_numpy(dtype=bool)]
 
 
-def _share_gap(target: Target, year: int, latest: ShareObservation, projection: Projection | None,
-               expected_denominator: float) -> Gap:
-    years_left = max(target.year - year, 0)
+def _share_gap(ctx: _Context, target: Target, area: str | None, latest: Count, projection: Projection) -> Gap:
+    cutoff = ctx.cutoff
+    years_left = max(target.year - cutoff.complete_year, 0)
     if target.kind == "stock share":
-        # vehicles of the class that must be NE on top of today's to reach the target share of today's stock
-        needed = max(0, math.ceil(target.threshold * latest.denominator - latest.numerator - 1e-9))
-        when = f"over the {years_left} year(s) to {target.year}" if years_left else "now: the target year has come"
-        return Gap(needed / max(years_left, 1), needed, None, years_left,
-                   f"{needed:,} of the {latest.denominator:,} vehicles in service at the end of "
-                   f"{latest.year} must still switch to new energy, {when}")
-    if projection is None:
-        return _empty_gap(target, year, "no projection, so no gap")
+        vclass = STOCK_CLASS[target.indicator]
+        left = _non_ne_in_stock(ctx, vclass, area)
+        curve = ctx.outlook.survival.get(vclass)
+        cap = curve.cap_years if curve is not None else SCRAPPING_AGE_YEARS.get(vclass)
+        retires = None
+        if cap is not None and len(left):
+            retires = scrapping_date(left["registered_on"], cap).max().date().isoformat()
+        if years_left == 0:
+            n = latest.denominator - latest.numerator
+            needed = max(0, math.ceil(target.threshold * latest.denominator - latest.numerator - 1e-9))
+            return Gap(float(needed), needed, None, 0, f"{needed:,} of the {latest.denominator:,} vehicles in service "
+                       f"on {cutoff.date.date()} must switch now ({n:,} non-NE left)", last_non_ne_retires_on=retires)
+        ne_e, other_e, unit, _ = ctx.outlook.stock_parts.get((target.indicator, area, target.year), (0.0, 0.0, 0.0, 0.0))
+        total = ne_e + other_e + unit
+        theta = target.threshold
+        slack = 0.5 / total if total > 0 else 0.0
+        needed_share = None if unit <= 0 else max(0.0, ((theta - slack) * total - ne_e) / unit)
+        early = None
+        if needed_share is not None and needed_share > 1.0:
+            early = max(0, math.ceil(other_e - (1 - theta + slack) * total - 1e-9))
+        now_share_of_additions = _window_share(ctx, vclass, area)
+        end = pd.Timestamp(year=target.year, month=12, day=31)
+        all_go = len(left) == 0 or (retires is not None and pd.Timestamp(retires) <= end)
+        by_turnover = (all_go and needed_share is not None and now_share_of_additions is not None
+                       and now_share_of_additions >= min(needed_share, 1.0) - 1e-9 and theta > 0)
+        parts = []
+        if needed_share is not None:
+            parts.append(f"NE share of additions needed from now to {target.year}: "
+                         f"{format_percent(min(needed_share, 1.0))}" + (
+                             f" (last 12 months: {format_percent(now_share_of_additions)})"
+                             if now_share_of_additions is not None else ""))
+        if retires is not None:
+            parts.append(f"the last of the {len(left):,} non-NE {vclass} vehicles in service reaches its "
+                         f"{cap:g}-year scrapping age on {retires}")
+        elif len(left) == 0:
+            parts.append(f"no non-NE {vclass} vehicle is left in service")
+        if early:
+            parts.append(f"even all-NE additions fall short: {early:,} non-NE vehicles must retire early")
+        return Gap(None if needed_share is None else needed_share, len(left), None, years_left, "; ".join(parts),
+                   ne_share_of_additions_needed=None if needed_share is None else min(needed_share, 1.0),
+                   last_non_ne_retires_on=retires, early_retirements_needed=early, by_turnover=bool(by_turnover))
+    additions = ctx.outlook.shares.get((target.indicator, area, target.year))
+    per_year = additions.denominator if additions is not None else float(latest.denominator)
     shortfall = max(0.0, target.threshold - projection.value)
     if shortfall == 0:
         basis = f"the projection for {target.year} meets the target: no extra NE additions needed"
     else:
         basis = (f"({format_percent(target.threshold)} needed − {format_percent(projection.value)} projected for "
-                 f"{target.year}) × {expected_denominator:,.0f} additions per year (mean of the latest "
-                 f"{ADDITIONS_WINDOW_YEARS} years) = extra NE additions per year")
-    return Gap(shortfall * expected_denominator, None, None, years_left, basis)
+                 f"{target.year}) × {per_year:,.0f} additions per year (the last 12 months) = extra NE additions "
+                 "per year")
+    return Gap(shortfall * per_year, None, None, years_left, basis)
 
 
-def _assess_intensity(target: Target, city: pd.DataFrame, year: int) -> Trajectory:
+def _window_share(ctx: _Context, vclass: str, area: str | None) -> float | None:
+    total, ne = ctx.outlook.window_additions.get((area, vclass), (0, 0))
+    return None if total == 0 else ne / total
+
+
+def _operators(ctx: _Context, target: Target) -> tuple[OperatorCount, ...]:
+    vclass = STOCK_CLASS[target.indicator]
+    left = _non_ne_in_stock(ctx, vclass, None)
+    if left.empty:
+        return ()
+    if "operator" in left.columns:
+        names = left["operator"].astype(str).replace("", "(operator not recorded)")
+    elif "depot_id" in left.columns and len(ctx.records.depots) and "operator" in ctx.records.depots:
+        by_depot = dict(zip(ctx.records.depots["depot_id"].astype(str), ctx.records.depots["operator"].astype(str),
+                            strict=True))
+        names = left["depot_id"].astype(str).map(lambda d: by_depot.get(d) or "(operator not recorded)")
+    else:
+        names = pd.Series(["(operator not recorded)"] * len(left), index=left.index)
+    counts = pd.DataFrame({"operator": names.to_numpy(), "county": left["county_code"].astype(str).to_numpy()}) \
+        .value_counts().sort_index()
+    return tuple(OperatorCount(str(op), str(cty), int(n)) for (op, cty), n in counts.items())
+
+
+def _assess_intensity(ctx: _Context, target: Target, area: str | None) -> Trajectory:
     col = target.indicator
-    frame = city[["year", col] + [c for c in ("converted_turnover_tkm", "operating_co2_t") if c in city]].copy()
-    frame[col] = pd.to_numeric(frame[col], errors="coerce")
-    frame = frame[(frame["year"] <= year) & frame[col].notna() & (frame[col] > 0)].sort_values("year")
-    base = frame[frame["year"] == target.baseline_year]
+    frame = _frame(ctx, area)
+    years_left = max(target.year - ctx.cutoff.complete_year, 0)
+    rows = frame[["year", col, *[c for c in ("converted_turnover_tkm",) if c in frame]]].copy() if len(frame) \
+        else pd.DataFrame(columns=["year", col])
+    rows[col] = pd.to_numeric(rows[col], errors="coerce")
+    rows = rows[rows[col].notna() & (rows[col] > 0)].sort_values("year")
+    base = rows[rows["year"] == target.baseline_year]
     if base.empty:
         return Trajectory(target.kind, (), None, None, None, None, (), NO_DATA,
-                          f"no {col} for the baseline year {target.baseline_year}", _empty_gap(target, year))
+                          f"no {col} for the baseline year {target.baseline_year}", Gap(None, None, None, years_left, ""))
     base_intensity = float(base[col].iloc[0])
-
-    def change(intensity: float) -> float:
-        return intensity / base_intensity - 1.0
-
     observed = tuple(IntensityObservation(int(r["year"]), float(r[col]) / base_intensity - 1.0, float(r[col]))
-                     for _, r in frame.iterrows())
+                     for _, r in rows.iterrows())
     latest = observed[-1]
-    projection: Projection | None = None
-    path: tuple[PathPoint, ...] = ()
-    projected_intensity: float | None = None
-    signed = lambda v: format_percent(v, signed=True)  # noqa: E731
-    if target.year <= year:
-        at_target = next((o for o in observed if o.year == target.year), latest)
-        projected_intensity = at_target.intensity
-        value = at_target.value
-        projection = Projection(target.year, value, value, value, INTERVAL_LEVEL, f"observed in {at_target.year}",
-                                intensity=projected_intensity)
-        ok = target.meets(value)
-        status: Status = MET if ok else OFF_TRACK
-        reason = (f"target year {target.year} reached: change {format_percent(value, signed=True)} "
-                  f"{'meets' if ok else 'misses'} the target {_goal(target, signed)}")
-    else:
-        try:
-            fit = fit_loglinear(frame["year"], frame[col])
-        except ValueError:
-            fit = None
-        if fit is not None:
-            mid, low, high = fit.band(target.year)
-            projected_intensity = mid
-            projection = Projection(target.year, change(mid), change(low), change(high), INTERVAL_LEVEL,
-                                    fit.description, intensity=mid)
-            path = tuple(PathPoint(y, change(m), change(lo), change(hi))
-                         for y in range(latest.year, target.year + 1) for m, lo, hi in [fit.band(y)])
-        status, reason = _status(target, latest.value, projection, 0.0, fmt=signed, have_trend=fit is not None)
     target_intensity = base_intensity * (1.0 + target.threshold)
-    turnover = frame["converted_turnover_tkm"].iloc[-1] if "converted_turnover_tkm" in frame else None
-    gap = _empty_gap(target, year)
-    if projected_intensity is not None and turnover is not None and pd.notna(turnover):
-        co2_t = max(0.0, projected_intensity - target_intensity) * float(turnover) / 1000.0
-        if co2_t == 0:
-            basis = f"the projected intensity for {target.year} meets the target: no further cut needed"
-        else:
-            basis = (f"CO2 to cut in {target.year} = (projected {projected_intensity:.4g} − target "
-                     f"{target_intensity:.4g} kg CO2 per converted t·km) × {float(turnover):,.0f} converted "
-                     f"t·km (the turnover of {latest.year})")
-        gap = Gap(None, None, co2_t, gap.years_left, basis)
-    return Trajectory(target.kind, observed, latest.year, latest.value, None, projection, path, status, reason, gap,
-                      latest_intensity=latest.intensity, baseline_intensity=base_intensity,
-                      target_intensity=target_intensity)
+    signed = lambda v: format_percent(v, signed=True)
+    turnover = float(rows["converted_turnover_tkm"].iloc[-1]) if "converted_turnover_tkm" in rows else None
+    if target.year <= ctx.cutoff.complete_year:
+        at_target = next((o for o in observed if o.year == target.year), latest)
+        projection = Projection(target.year, at_target.value, at_target.value, at_target.value, INTERVAL_LEVEL,
+                                f"observed in {at_target.year}", intensity=at_target.intensity)
+        ok = target.meets(at_target.value)
+        reason = (f"target year {target.year} observed: change {signed(at_target.value)} "
+                  f"{'meets' if ok else 'misses'} the target {_goal(target, signed)}")
+        return Trajectory(target.kind, observed, latest.year, latest.value, None, projection, (),
+                          MET if ok else OFF_TRACK, reason, Gap(None, None, 0.0, 0, ""),
+                          latest_intensity=latest.intensity, baseline_intensity=base_intensity,
+                          target_intensity=target_intensity)
+    proj = ctx.outlook.intensity.get((area, target.year))
+    if proj is None or not proj.value:
+        return Trajectory(target.kind, observed, latest.year, latest.value, None, None, (), NO_DATA,
+                          "no activity to project", Gap(None, None, None, years_left, ""),
+                          latest_intensity=latest.intensity, baseline_intensity=base_intensity,
+                          target_intensity=target_intensity)
+
+    def interval(value: float, year: int) -> tuple[float, float]:
+        b = ctx.calibration.bounds(col, ctx.cutoff.years_to(year))
+        return (value, value) if b is None else (value * math.exp(b[0]), value * math.exp(b[1]))
+
+    mid = float(proj.value)
+    lo_i, hi_i = interval(mid, target.year)
+    projection = Projection(target.year, mid / base_intensity - 1, lo_i / base_intensity - 1, hi_i / base_intensity - 1,
+                            INTERVAL_LEVEL, f"stock turnover at the latest activity and energy per vehicle "
+                            f"({ctx.outlook.scenario.name}); grid factor by year; {int(INTERVAL_LEVEL * 100)} % "
+                            "prediction interval calibrated by hindcast", intensity=mid)
+    path = [PathPoint(latest.year, latest.value, latest.value, latest.value)]
+    for y in range(latest.year + 1, target.year + 1):
+        p = ctx.outlook.intensity.get((area, y))
+        if p is None or not p.value:
+            continue
+        lo, hi = interval(float(p.value), y)
+        path.append(PathPoint(y, float(p.value) / base_intensity - 1, lo / base_intensity - 1, hi / base_intensity - 1))
+    status, reason = _status(target, projection, 0.0, fmt=signed)
+    co2_t = None
+    basis = ""
+    if turnover is not None and np.isfinite(turnover):
+        co2_t = max(0.0, mid - target_intensity) * float(proj.converted_tkm) / 1000.0
+        basis = (f"the projected intensity for {target.year} meets the target: no further cut needed"
+                 if co2_t == 0 else
+                 f"CO2 to cut in {target.year} = (projected {mid:.4g} − target {target_intensity:.4g} kg CO2 per "
+                 f"converted t·km) × {proj.converted_tkm:,.0f} projected converted t·km; see the decomposition "
+                 "for where the change since the baseline came from")
+    return Trajectory(target.kind, observed, latest.year, latest.value, None, projection, tuple(path), status, reason,
+                      Gap(None, None, co2_t, years_left, basis), latest_intensity=latest.intensity,
+                      baseline_intensity=base_intensity, target_intensity=target_intensity)
 
 
 # ------------------------------------------------------------------------------------------ describe
@@ -532,19 +682,30 @@ def format_target(assessed: Mapping[str, Any]) -> str:
 
 
 def format_gap(assessed: Mapping[str, Any]) -> str:
-    """The gap as a short phrase: vehicles per year to switch, extra NE additions per year, or t CO2."""
+    """The lever as a short phrase: NE share of additions needed, extra NE additions per year, or t CO2."""
     gap = assessed.get("gap") or {}
     if gap.get("co2_t") is not None:
         return f"cut {gap['co2_t']:,.0f} t CO2 in {assessed['target_year']}" if gap["co2_t"] > 0 else "none"
+    if assessed.get("kind") == "stock share":
+        if not gap.get("years_left"):
+            total = gap.get("vehicles_total")
+            return "none" if not total else f"{total:,} vehicles to switch now"
+        need = gap.get("ne_share_of_additions_needed")
+        parts = []
+        if gap.get("by_turnover"):
+            parts.append("met by natural turnover")
+        if need is not None:
+            parts.append(f"NE share of additions ≥ {format_percent(need)}")
+        if gap.get("last_non_ne_retires_on"):
+            parts.append(f"last non-NE retires {gap['last_non_ne_retires_on']}")
+        if gap.get("early_retirements_needed"):
+            parts.append(f"{gap['early_retirements_needed']:,} early retirements")
+        return "; ".join(parts) or "–"
     per_year = gap.get("vehicles_per_year")
     if per_year is None:
         return "–"
     if per_year <= 0:
         return "none"
-    if assessed.get("kind") == "stock share":
-        if not gap.get("years_left"):
-            return f"{gap['vehicles_total']:,} vehicles to switch now"
-        return f"{per_year:,.1f} vehicles/yr to switch ({gap['vehicles_total']:,} in all)"
     return f"+{per_year:,.0f} NE additions/yr"
 
 
@@ -580,8 +741,10 @@ def describe(assessed: Sequence[Assessment]) -> str:
              "  ".join("-" * w for w in widths)]
     lines += ["  ".join(_pad(v, w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     if assessed:
-        year = assessed[0].assessment_year
-        lines.append(f"assessed on the records to 31 Dec {year}; projections: {int(INTERVAL_LEVEL * 100)} % intervals")
+        cut = assessed[0].cutoff
+        when = cut.describe() if cut is not None else f"records to 31 Dec {assessed[0].assessment_year}"
+        lines.append(f"assessed on {when}; projections by stock turnover ({assessed[0].scenario}), "
+                     f"{int(INTERVAL_LEVEL * 100)} % prediction intervals calibrated by hindcast")
     return "\n".join(lines)
 
 

@@ -32,27 +32,66 @@ _ISO_DATE = r"\d{4}-\d{2}-\d{2}"
 _MAX_VALUE_CHARS = 200
 
 
+#: A file in which at least this many rows, and more than ``REFUSE_BAD_SHARE`` of all rows, fail their
+#: checks is refused whole (nothing stored, the reason and the first issues named) instead of quarantining
+#: each row: such a file is broken as a whole (a wrong export, one id repeated a million times), and
+#: listing a million quarantined rows would only bury the cause. Smaller or mostly good files keep
+#: row-by-row quarantine.
+REFUSE_MIN_BAD_ROWS = 10_000
+REFUSE_BAD_SHARE = 0.5
+
+
 class _Checker:
-    """Collects row issues of one table, positionally."""
+    """Collects row issues of one table, positionally; texts are built only when the issues are read.
+
+    Work is linear in the rows, and a refused file costs no per-row text at all.
+    """
 
     def __init__(self, source: str, rows: np.ndarray, order: Iterable[str]) -> None:
         self.source = source
         self.rows = rows
         self.bad = np.zeros(len(rows), dtype=bool)
-        self.found: list[tuple[int, int, str, str, str]] = []
+        #: Per flag call: positions, field order, field name, values, reason (text or function of position).
+        self.found: list[tuple[np.ndarray, int, str, pd.Series, str | Callable[[int], str]]] = []
         self.order = {name: i for i, name in enumerate(order)}
 
     def flag(self, mask: np.ndarray, field_name: str, values: pd.Series, reason: str | Callable[[int], str]) -> None:
         """Quarantine the rows in ``mask`` for ``field_name``; ``reason`` is text or a function of position."""
         mask = np.asarray(mask, dtype=bool)
-        for pos in np.flatnonzero(mask):
-            text = reason if isinstance(reason, str) else reason(pos)
-            value = str(values.iat[pos])[:_MAX_VALUE_CHARS]
-            self.found.append((int(pos), self.order.get(field_name, len(self.order)), field_name, value, text))
+        positions = np.flatnonzero(mask)
+        if positions.size:
+            self.found.append((positions, self.order.get(field_name, len(self.order)), field_name, values, reason))
         self.bad |= mask
 
-    def issues(self) -> list[RowIssue]:
-        return [RowIssue(self.source, int(self.rows[p]), f, v, r) for p, _, f, v, r in sorted(self.found)]
+    def issues(self, limit: int | None = None) -> list[RowIssue]:
+        """The issues by row, then by the field's place in the header (the first ``limit`` of them)."""
+        if not self.found:
+            return []
+        pos = np.concatenate([f[0] for f in self.found])
+        rank = np.concatenate([np.full(f[0].size, f[1]) for f in self.found])
+        call = np.concatenate([np.full(f[0].size, i) for i, f in enumerate(self.found)])
+        within = np.concatenate([np.arange(f[0].size) for f in self.found])
+        order = np.lexsort((within, call, rank, pos))[:limit]
+        shown: dict[int, np.ndarray] = {}
+        out = []
+        for p, c, j in zip(pos[order].tolist(), call[order].tolist(), within[order].tolist(), strict=True):
+            positions, _, name, values, reason = self.found[c]
+            if c not in shown:
+                shown[c] = values.to_numpy(dtype=object)
+            value = str(shown[c][p])[:_MAX_VALUE_CHARS]
+            out.append(RowIssue(self.source, int(self.rows[p]), name, value,
+                                reason if isinstance(reason, str) else reason(p)))
+        return out
+
+    def refuse_if_broken(self) -> None:
+        """Raise ``RecordError`` when the file fails as a whole (``REFUSE_MIN_BAD_ROWS``, ``REFUSE_BAD_SHARE``)."""
+        bad, total = int(self.bad.sum()), len(self.bad)
+        if bad >= REFUSE_MIN_BAD_ROWS and bad > REFUSE_BAD_SHARE * total:
+            examples = "; ".join(str(i) for i in self.issues(limit=3))
+            raise RecordError(
+                f"{self.source}: {bad:,} of {total:,} rows fail their checks, e.g. {examples}. A file this broken "
+                "is refused whole and nothing was stored: fix the file (or the export) and load it again"
+            )
 
 
 def row_numbers(df: pd.DataFrame) -> np.ndarray:
@@ -185,30 +224,47 @@ def validate_vehicles(
     check.flag(spaced & ~skip, "vehicle_id", vid, "has leading or trailing spaces; expected the id exactly")
     dup = as_mask(vid.duplicated(keep=False)) & ~empty_id & ~skip
     if dup.any():
+        ids = vid.to_numpy(dtype=object)
         rows_of: dict[str, list[int]] = {}
-        for pos in np.flatnonzero(dup):
-            rows_of.setdefault(vid.iat[pos], []).append(int(rows[pos]))
+        for pos in np.flatnonzero(dup).tolist():
+            rows_of.setdefault(ids[pos], []).append(int(rows[pos]))
+
+        # Constant work per row (a file of one id repeated a million times must not take quadratic time):
+        # each row names at most ten of the others, taken from the first eleven rows of its id.
+        beyond_first: dict[str, str] = {}  # the reason of every row after its id's first eleven is the same
 
         def dup_reason(pos: int) -> str:
-            others = [r for r in rows_of[vid.iat[pos]] if r != rows[pos]]
-            shown = ", ".join(map(str, others[:10])) + (" …" if len(others) > 10 else "")
-            return f"duplicate id, also on row(s) {shown}; expected each vehicle_id once per file"
+            group = rows_of[ids[pos]]
+            row = int(rows[pos])
+            if row not in group[:11] and ids[pos] in beyond_first:
+                return beyond_first[ids[pos]]
+            others = [r for r in group[:11] if r != row][:10]
+            shown = ", ".join(map(str, others)) + (" …" if len(group) - 1 > len(others) else "")
+            text = f"duplicate id, also on row(s) {shown}; expected each vehicle_id once per file"
+            if row not in group[:11]:
+                beyond_first[ids[pos]] = text
+            return text
 
         check.flag(dup, "vehicle_id", vid, dup_reason)
 
     texts = {name: text_column(df, name) for name in ("vehicle_class", "powertrain")}
     for name, allowed in (("vehicle_class", VEHICLE_CLASSES), ("powertrain", POWERTRAINS)):
         values = texts[name]
+        # One reason per distinct bad value, not per row: a million rows of one misspelling cost one hint.
+        hints: dict[str, str] = {}
+        shown = values.to_numpy(dtype=object)
         check.flag(_not_in(values, allowed) & ~skip, name, values,
-                   lambda p, v=values, a=allowed: one_of(a) + _spelling_hint(str(v.iat[p]), a))
+                   lambda p, v=shown, a=allowed, h=hints: h.get(v[p]) or h.setdefault(
+                       v[p], one_of(a) + _spelling_hint(str(v[p]), a)))
 
     reg_text = text_column(df, "registered_on")
     dereg_text = text_column(df, "deregistered_on")
     registered = _parse_dates(reg_text, check, "registered_on", skip=skip, required=True, today=today)
     deregistered = _parse_dates(dereg_text, check, "deregistered_on", skip=skip, required=False, today=today)
     before = as_mask(deregistered < registered)
+    reg_shown = reg_text.to_numpy(dtype=object)
     check.flag(before & ~skip, "deregistered_on", dereg_text,
-               lambda p: f"before registered_on {reg_text.iat[p]}; expected deregistered_on on or after registered_on")
+               lambda p: f"before registered_on {reg_shown[p]}; expected deregistered_on on or after registered_on")
 
     county = text_column(df, "county_code")
     listed = ", ".join(f"{c} ({n})" if n else c for c, n in counties.items())
@@ -230,6 +286,7 @@ def validate_vehicles(
         check.flag(stray & ~skip, "depot_id", depot,
                    f"unknown depot; expected empty or a depot id of depots.csv ({shown})")
 
+    check.refuse_if_broken()
     good = ~check.bad
     index = pd.Index(rows[good], name="row")
 

@@ -50,6 +50,9 @@ class FleetRecords:
     #: True when the directory's ``dataset.toml`` says the records are synthetic, False when it says
     #: they are real, None when nothing says (the report then words its data note conditionally).
     synthetic: bool | None = None
+    #: Grid factor by year (``year, kg_co2_per_kwh, basis, source``; the directory's ``grid_factors.csv``),
+    #: or None when the one electricity factor of ``emission_factors.csv`` holds for every year.
+    grid_factors: pd.DataFrame | None = None
 
 
 def vehicle_files(fleet_dir: Path | str) -> list[Path]:
@@ -111,10 +114,13 @@ def load_emission_factors(path: Path | str, *, grid_kg_co2_per_kwh: float | None
     return out.reset_index(drop=True)
 
 
-def with_co2(activity: pd.DataFrame, emission_factors: pd.DataFrame) -> pd.DataFrame:
+def with_co2(activity: pd.DataFrame, emission_factors: pd.DataFrame, *,
+             grid_factors: pd.DataFrame | None = None) -> pd.DataFrame:
     """The activity table with ``co2_kg``: each carrier's energy times its factor, summed.
 
-    Raises ``RecordError`` when a carrier is used but has no factor.
+    With ``grid_factors`` (``year, kg_co2_per_kwh``) electricity is priced with its year's factor (a year
+    outside the table takes the nearest year's). Raises ``RecordError`` when a carrier is used but has no
+    factor.
     """
     factors = dict(zip(emission_factors["activity_column"], emission_factors["kg_co2_per_unit"], strict=True))
     out = activity.copy()
@@ -128,9 +134,48 @@ def with_co2(activity: pd.DataFrame, emission_factors: pd.DataFrame) -> pd.DataF
                 raise RecordError(f"no emission factor for {col}, which the activity table uses; "
                                   "add it to emission_factors.csv")
             continue
+        if col == "electricity_kwh" and grid_factors is not None and len(grid_factors) and len(out):
+            table = dict(zip(grid_factors["year"].astype(int), grid_factors["kg_co2_per_kwh"].astype(float),
+                             strict=True))
+            known = np.array(sorted(table))
+            years = out["year"].astype(int).to_numpy()
+            nearest = known[np.abs(years[:, None] - known[None, :]).argmin(axis=1)]
+            co2 += used * np.array([table[int(y)] for y in nearest])
+            continue
         co2 += used * factors[col]
     out["co2_kg"] = co2
     return out
+
+
+#: Optional grid-factor table of a records directory: electricity CO2 by year.
+GRID_FACTORS_FILE = "grid_factors.csv"
+
+
+def load_grid_factors(fleet_dir: Path | str) -> pd.DataFrame | None:
+    """``grid_factors.csv`` of a records directory (``year, kg_co2_per_kwh, basis, source``), None without one.
+
+    Raises ``RecordError`` naming the row and field of a bad value.
+    """
+    path = Path(fleet_dir) / GRID_FACTORS_FILE
+    if not path.exists():
+        return None
+    frame = read_table(path, what="a grid factor table (year, kg_co2_per_kwh, basis, source)").frame
+    check_missing_columns(frame, ("year", "kg_co2_per_kwh", "source"), str(path))
+    rows = row_numbers(frame)
+    years = pd.to_numeric(text_column(frame, "year"), errors="coerce").to_numpy()
+    values = pd.to_numeric(text_column(frame, "kg_co2_per_kwh"), errors="coerce").to_numpy()
+    for pos in range(len(frame)):
+        if not (np.isfinite(years[pos]) and float(years[pos]).is_integer() and 1990 <= years[pos] <= 2100):
+            raise RecordError(f"{path}, row {rows[pos]}, field year: {text_column(frame, 'year').iloc[pos]!r}; "
+                              "expected a calendar year")
+        if not (np.isfinite(values[pos]) and values[pos] >= 0):
+            raise RecordError(f"{path}, row {rows[pos]}, field kg_co2_per_kwh: "
+                              f"{text_column(frame, 'kg_co2_per_kwh').iloc[pos]!r}; expected kg CO2 per kWh ≥ 0")
+    if pd.Series(years).duplicated().any():
+        raise RecordError(f"{path}: a year appears twice; expected one grid factor per year")
+    basis = text_column(frame, "basis").tolist() if "basis" in frame else [""] * len(frame)
+    return pd.DataFrame({"year": years.astype(int), "kg_co2_per_kwh": values.astype(float), "basis": basis,
+                         "source": text_column(frame, "source").tolist()}).sort_values("year").reset_index(drop=True)
 
 
 def load_records(
@@ -176,8 +221,10 @@ def load_records(
     vehicles = vehicles.drop(columns=["_file", "_row"])
     activity, factors, more = load_activity(fleet_dir, known_counties=counties, grid_kg_co2_per_kwh=grid_kg_co2_per_kwh)
     issues.extend(more)
+    grid = None if grid_kg_co2_per_kwh is not None else load_grid_factors(fleet_dir)  # a set factor holds every year
     return FleetRecords(vehicles=vehicles, activity=activity, depots=depots, quarantine=tuple(issues),
-                        emission_factors=factors, counties=counties, synthetic=dataset_is_synthetic(fleet_dir))
+                        emission_factors=factors, counties=counties, synthetic=dataset_is_synthetic(fleet_dir),
+                        grid_factors=grid)
 
 
 #: Optional file of a records directory describing the data set (``synthetic = true|false``, ``description``).
@@ -228,7 +275,8 @@ def load_activity(
     if factors is None:
         raise InputFileError(factors_path, "emission factors for the activity table (carrier, activity_column, unit, "
                                            "kg_co2_per_unit, source)", detail="no such file")
-    return with_co2(activity.reset_index(drop=True), factors), factors, issues
+    grid = None if grid_kg_co2_per_kwh is not None else load_grid_factors(fleet_dir)
+    return with_co2(activity.reset_index(drop=True), factors, grid_factors=grid), factors, issues
 
 
 def empty_activity() -> pd.DataFrame:

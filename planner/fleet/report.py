@@ -1,9 +1,9 @@
-"""The fleet-share report: each target's trend against its line, a table per county, the data quality.
+"""The fleet-share report: every transport target of clauses 21-22 with its status and levers, in Chinese or English.
 
-One self-contained HTML page (inline CSS and SVG charts drawn here, no scripts, no network) plus the
-same figures as JSON and a long CSV. The CLI (``evplan fleet report``, ``evplan plan``) writes it
-with ``write_report``; the service stores ``build_report``'s HTML and figures on its schedule. Both
-take the records' ``fleet_series`` as ``series=`` so that it is computed once per run.
+One self-contained HTML page (inline CSS and SVG charts drawn here, no scripts, no network, A4 print
+styles) plus the same figures as JSON and a long CSV. The CLI (``evplan fleet report``, ``evplan plan``)
+writes it with ``write_report``; the service stores ``build_report``'s HTML and figures on its schedule.
+Both take the records' ``fleet_series`` as ``series=`` so that it is computed once per run.
 """
 
 from __future__ import annotations
@@ -14,26 +14,48 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from planner import config
 from planner._io import write_text_atomic
+from planner.errors import RecordError
 from planner.fleet import assessment as tg
+from planner.fleet.charging import assess_service_area_charging
+from planner.fleet.decomposition import TERMS, decompose_co2
+from planner.fleet.hindcast import INTERVAL_LEVEL, run_hindcast
+from planner.fleet.i18n import (
+    LANGS,
+    SCENARIO_ZH,
+    STATUS_RULES_ZH,
+    Lang,
+    default_language,
+    goal,
+    lever,
+    status,
+    t,
+)
+from planner.fleet.i18n import TITLES as _TITLES
 from planner.fleet.indicators import FleetSeries, fleet_series
 from planner.fleet.records import FleetRecords
+from planner.fleet.schema import BASE_YEAR, NE_POWERTRAINS
 from planner.fleet.targets import TargetSet
-from planner.fleet.trend import INTERVAL_LEVEL
+from planner.fleet.turnover import DEFAULT_SCENARIO, AdditionsScenario, Cutoff
 
 #: What the shipped records are (``planner.config``); shown on every report unless the records are real.
 SHIPPED_DATA_NOTE = config.SHIPPED_FLEET_NOTE
 SYNTHETIC_NOTE = SHIPPED_DATA_NOTE + config.SHIPPED_FLEET_NOTE_SYNTHETIC
 UNKNOWN_SOURCE_NOTE = SHIPPED_DATA_NOTE + config.SHIPPED_FLEET_NOTE_UNKNOWN
+#: Times on the report are in this zone unless the targets file's [plan] says ``timezone``.
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+#: The hindcast the report states: fitted to the first year, projected to the second (if the records span them).
+HINDCAST_CHECK = (2021, 2025)
 
 STATUS_COLOURS = {  # (text, background)
     tg.MET: ("#0f5323", "#d3f0dc"),
@@ -41,6 +63,7 @@ STATUS_COLOURS = {  # (text, background)
     tg.AT_RISK: ("#7a4a00", "#fdefc8"),
     tg.OFF_TRACK: ("#8e1b1b", "#fbdcdc"),
     tg.NO_DATA: ("#4a4a4a", "#e8e8e8"),
+    "not assessed": ("#4a4a4a", "#e8e8e8"),
 }
 
 _UNITS = {
@@ -57,60 +80,99 @@ _UNITS = {
 
 @dataclass(frozen=True)
 class Report:
-    """A built report: the figures (JSON-ready), the HTML page and the CSV text."""
+    """A built report: the figures (JSON-ready), the HTML page (in ``figures["lang"]``) and the CSV text."""
 
     figures: dict[str, Any]
     html: str
     csv: str
 
+    def html_in(self, lang: Lang) -> str:
+        """The same figures rendered in another language."""
+        return render_html(self.figures, lang=lang)
+
 
 def build_report(records: FleetRecords, *, targets: TargetSet, year: int | None = None,
                  synthetic: bool | None = None, generated_at: str | None = None,
-                 series: FleetSeries | None = None) -> Report:
-    """Build the fleet-share report for the assessment ``year`` (default: the latest in the records).
+                 series: FleetSeries | None = None, lang: str | None = None,
+                 plan_summary: Mapping[str, Any] | None = None,
+                 scenario: AdditionsScenario = DEFAULT_SCENARIO) -> Report:
+    """Build the fleet-share report for the assessment ``year`` (default: the records' cut-off).
 
     Parameters
     ----------
     records
         ``FleetRecords``; ``records.quarantine`` (if any) feeds the data-quality section.
-    year
-        Assessment year; trends use the years up to it.
     targets
         Targets file contents (``targets.targets_for`` or ``load_target_set``).
+    year
+        Assessment year; the records are cut at its 31 Dec.
     synthetic
         Whether the records are synthetic (a banner says so) or real (no banner); default: what the
-        records say (a ``synthetic`` attribute, or ``attrs["synthetic"]`` on the vehicles table), else
-        unknown, and the banner says that the shipped records are synthetic.
+        records say, else unknown, and the banner says that the shipped records are synthetic.
     generated_at
-        Timestamp to print (ISO 8601); default now, UTC.
+        Timestamp to print (ISO 8601); default now, in the plan's time zone (Asia/Shanghai).
     series
         The records' ``fleet_series``, when the caller has it already (it is not computed again).
+    lang
+        ``"zh"`` or ``"en"``; default ``i18n.default_language`` of the targets file's [plan].
+    plan_summary
+        A plan's ``summary.json`` (``charging.load_plan_summary``) for clause 22 and 车桩比; None: the
+        report says "not assessed: no plan given".
+    scenario
+        The additions scenario of the projections.
     """
     target_set = targets
+    language: Lang = _language(lang, target_set)
     full = series if series is not None else fleet_series(records)
-    series = full.up_to(year).with_county_names(target_set.counties)
-    assessed = [a.to_dict() for a in tg.assess_series(series, target_set.targets)]
+    assessed_objs = tg.assess_targets(records, targets=target_set, year=year, series=full, scenario=scenario)
+    cutoff = assessed_objs[0].cutoff if assessed_objs else Cutoff.of_records(records)
+    cut_year = min(cutoff.complete_year, full.years[-1]) if cutoff.complete_year >= full.years[0] else full.years[-1]
+    series = full.up_to(cut_year).with_county_names(target_set.counties)
+    assessed = [a.to_dict() for a in assessed_objs]
+    zone = ZoneInfo(target_set.plan.get("timezone", DEFAULT_TIMEZONE))
     figures = _figures(records, series, assessed, target_set,
                        synthetic=_is_synthetic(records) if synthetic is None else synthetic,
-                       generated_at=generated_at or datetime.now(UTC).isoformat(timespec="seconds"))
+                       generated_at=generated_at or datetime.now(zone).isoformat(timespec="seconds"))
+    figures["lang"] = language
+    figures["data_cutoff"] = cutoff.to_dict()
+    figures["scenario"] = scenario.name
+    figures["clause_22"] = _clause_22(records, cutoff, plan_summary)
+    figures["decomposition"] = _decompositions(records, series, cut_year)
+    figures["hindcast"] = _hindcast(records, full)
     figures = json.loads(json.dumps(figures, ensure_ascii=False, default=_json_default))
-    return Report(figures=figures, html=render_html(figures), csv=_csv(series))
+    return Report(figures=figures, html=render_html(figures, lang=language), csv=_csv(series))
+
+
+def _language(lang: str | None, target_set: TargetSet) -> Lang:
+    if lang is None:
+        return default_language(target_set.plan)
+    if lang not in LANGS:
+        raise ValueError(f"report language {lang!r}: expected one of {', '.join(LANGS)}")
+    return lang  # type: ignore[return-value]
 
 
 def write_report(records: FleetRecords, *, out_dir: Path | str, targets: TargetSet, year: int | None = None,
-                 synthetic: bool | None = None, series: FleetSeries | None = None) -> list[Path]:
-    """Write ``report.html``, ``report.json`` and ``report.csv`` to ``out_dir``, each atomically.
+                 synthetic: bool | None = None, series: FleetSeries | None = None, lang: str | None = None,
+                 plan_summary: Mapping[str, Any] | None = None, other_language: bool = False,
+                 scenario: AdditionsScenario = DEFAULT_SCENARIO) -> list[Path]:
+    """Write ``report.html`` (in ``lang``), ``report.json`` and ``report.csv`` to ``out_dir``, each atomically.
 
-    The options are those of ``build_report``; returns the three paths.
+    With ``other_language`` the page is also written in the other language beside it
+    (``report.en.html`` or ``report.zh.html``). The other options are those of ``build_report``;
+    returns the paths written.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    report = build_report(records, year=year, targets=targets, synthetic=synthetic, series=series)
+    report = build_report(records, year=year, targets=targets, synthetic=synthetic, series=series, lang=lang,
+                          plan_summary=plan_summary, scenario=scenario)
     texts = {
         "report.html": report.html,
         "report.json": json.dumps(report.figures, ensure_ascii=False, indent=2, allow_nan=False) + "\n",
         "report.csv": report.csv,
     }
+    if other_language:
+        other = next(x for x in LANGS if x != report.figures["lang"])
+        texts[f"report.{other}.html"] = report.html_in(other)
     return [write_text_atomic(out / name, text) for name, text in texts.items()]
 
 
@@ -164,6 +226,7 @@ def _figures(records: FleetRecords, series: FleetSeries, assessed: list[dict[str
     counties = counties.rename(columns={"county": "county_code"})
     statuses = Counter(a["status"] for a in assessed)
     plan = target_set.plan
+    grid = getattr(records, "grid_factors", None)
     return {
         "title": "New-energy fleet targets",
         "city": plan.get("city", ""),
@@ -179,26 +242,61 @@ def _figures(records: FleetRecords, series: FleetSeries, assessed: list[dict[str
         "county_names": dict(series.county_names),
         "counties": _table_records(counties),
         "data_quality": _data_quality(records, series),
-        "not_assessed": list(target_set.not_assessed),
+        "not_assessed": [n for n in target_set.not_assessed if n.get("clause") != "22"],
         "synthetic": synthetic,
         "emission_factors": _emission_factors(records),
+        "grid_factors": [] if grid is None else _table_records(grid),
         "method": {
             "interval_level": INTERVAL_LEVEL,
-            "shares": "logistic trend: weighted least squares on the empirical logit of each year's counts",
-            "intensity": "log-linear trend: least squares on the log of the yearly intensity",
+            "projection": "stock turnover: additions by class and powertrain (volume and powertrain mix of the last "
+                          "12 months, NE share per the scenario) -> survival (Weibull per class fitted to the "
+                          "records, capped at the mandatory scrapping age) -> stock -> shares; operating CO2 at the "
+                          "latest activity and energy per vehicle, priced with the grid factor of each year",
+            "intervals": "80 % prediction interval for the target-year value: the projection on the logit "
+                         "(shares) or log (intensity) scale plus the 10th-90th percentiles of past projection "
+                         "errors per year of horizon, from projections made at every earlier cut-off",
             "status_rules": STATUS_RULES,
         },
     }
 
 
 STATUS_RULES = {
-    tg.MET: "the value observed for the assessment year already meets the target",
-    tg.ON_TRACK: "the projection to the target year and the pessimistic end of its interval meet the target",
+    tg.MET: "the target year has been observed and its value meets the target (a year not yet observed is "
+            "never met)",
+    tg.ON_TRACK: "the projection and the pessimistic end of its prediction interval meet the target; or every "
+                 "vehicle still to switch reaches its mandatory scrapping age by the target year and the "
+                 "additions scenario replaces them with NE vehicles (met by natural turnover)",
     tg.AT_RISK: "the projection meets the target but the pessimistic end does not, or the projection "
                 "misses but the target lies inside the interval",
     tg.OFF_TRACK: "the whole interval misses the target, or the target year has passed unmet",
-    tg.NO_DATA: "fewer than 3 years with data (or no baseline year): no projection",
+    tg.NO_DATA: "nothing counted, no baseline year, or no projection",
 }
+
+
+def _clause_22(records: FleetRecords, cutoff: Cutoff, summary: Mapping[str, Any] | None) -> dict[str, Any]:
+    v = records.vehicles
+    d = cutoff.date
+    in_stock = (v["registered_on"] <= d) & ~(v["deregistered_on"] <= d) & v["powertrain"].isin(NE_POWERTRAINS)
+    evs = v[in_stock.to_numpy(dtype=bool)]["county_code"].astype(str).value_counts().sort_index()
+    return assess_service_area_charging(summary, evs_by_county={k: int(n) for k, n in evs.items()}).to_dict()
+
+
+def _decompositions(records: FleetRecords, series: FleetSeries, year: int) -> list[dict[str, Any]]:
+    out = []
+    for area in (None, *series.county_names):
+        try:
+            out.append(decompose_co2(records, base_year=BASE_YEAR, year=year, area=area).to_dict())
+        except RecordError:
+            continue
+    return out
+
+
+def _hindcast(records: FleetRecords, series: FleetSeries) -> dict[str, Any] | None:
+    fit, to = HINDCAST_CHECK
+    if not (series.years[0] < fit < to <= series.years[-1]):
+        return None
+    cov = run_hindcast(records, series=series).coverage(fit_to=fit, project_to=to)
+    return cov.to_dict() if cov.cases else None
 
 
 def _data_quality(records: FleetRecords, series: FleetSeries) -> dict[str, Any]:
@@ -299,7 +397,8 @@ main { max-width: 1080px; margin: 0 auto; padding: 24px 28px 48px; background:#f
 header { border-bottom: 3px solid var(--accent); padding-bottom: 12px; margin-bottom: 16px; }
 h1 { font-size: 24px; margin: 0 0 4px; }
 h2 { font-size: 18px; margin: 28px 0 10px; padding-bottom: 4px; border-bottom: 1px solid var(--line); }
-h3 { font-size: 15px; margin: 0 0 6px; }
+h3 { font-size: 15px; margin: 10px 0 6px; }
+h1, h2, h3 { break-after: avoid; page-break-after: avoid; }
 .sub { color: var(--muted); margin: 0; }
 .note { background:#fff7e0; border-left: 4px solid #d79b00; padding: 10px 14px; margin: 14px 0; }
 .chips { display:flex; gap:8px; flex-wrap:wrap; margin: 8px 0 12px; }
@@ -307,151 +406,198 @@ h3 { font-size: 15px; margin: 0 0 6px; }
   white-space: nowrap; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0 12px; font-size: 13px; }
 table.facts { width: auto; min-width: 50%; }
+tr, .keep { break-inside: avoid; page-break-inside: avoid; }
 th, td { border-bottom: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; }
 th { background: #eef1f5; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .quote { font-size: 12.5px; color: var(--muted); }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(480px, 1fr)); gap: 16px; }
 figure { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 12px; background: #fff;
-  break-inside: avoid; }
+  break-inside: avoid; page-break-inside: avoid; }
 figcaption { font-size: 12.5px; color: var(--muted); margin-top: 6px; }
 svg.chart { width: 100%; height: auto; display: block; }
 .small { font-size: 12px; color: var(--muted); }
 footer { margin-top: 28px; font-size: 12px; color: var(--muted); }
-@media print { body { background:#fff; } main { padding: 0; } .grid { grid-template-columns: 1fr 1fr; } }
+@page { size: A4; margin: 14mm 12mm; }
+@media print {
+  body { background:#fff; font-size: 11.5px; }
+  main { padding: 0; max-width: none; }
+  .grid { grid-template-columns: 1fr 1fr; gap: 8px; }
+  figure { padding: 6px; }
+  figcaption { font-size: 10.5px; }
+  table { font-size: 11px; }
+  th, td { padding: 3px 5px; }
+  h2 { margin-top: 16px; }
+}
 """
 
 
-def _status_badge(status: str) -> str:
-    fg, bg = STATUS_COLOURS.get(status, STATUS_COLOURS[tg.NO_DATA])
-    return f'<span class="status" style="color:{fg};background:{bg}">{esc(status)}</span>'
+def _status_badge(value: str, lang: Lang = "en") -> str:
+    fg, bg = STATUS_COLOURS.get(value, STATUS_COLOURS[tg.NO_DATA])
+    return f'<span class="status" data-status="{esc(value)}" style="color:{fg};background:{bg}">{esc(status(lang, value))}</span>'
 
 
 def _zh(text: str) -> str:
     return f'<span lang="zh-CN">{esc(text)}</span>'
 
 
-def _title_of(a: dict[str, Any]) -> str:
-    names = {
-        "ne_bus_share": "New-energy share of buses",
-        "ne_taxi_share": "New-energy share of taxis",
-        "ne_or_clean_new_vehicle_share": "New-energy or clean share of new vehicles",
-        "ev_new_passenger_car_share": "Electric share of new passenger cars",
-        "operating_co2_per_converted_turnover": "CO2 per converted turnover of operating vehicles, change",
-    }
-    return names.get(a["indicator"], a["indicator"])
+def _title_of(a: dict[str, Any], lang: Lang = "en") -> str:
+    return _TITLES[lang].get(a["indicator"], a["indicator"])
 
 
-def render_html(figures: dict[str, Any]) -> str:
+def _clause_label(lang: Lang, number: str) -> str:
+    return t(lang, "clause", n=number) if lang == "zh" else f"clause {number}"
+
+
+def render_html(figures: dict[str, Any], *, lang: Lang | None = None) -> str:
     """The report page from its figures (every text escaped; no scripts, no external resources)."""
-    city = " ".join(x for x in (figures.get("city"), figures.get("city_en")) if x)
+    lang = lang or figures.get("lang", "en")
+    city = figures.get("city", "") if lang == "zh" else " ".join(
+        x for x in (figures.get("city"), figures.get("city_en")) if x)
     year = figures["assessment_year"]
     plan = figures["plan"]
+    cut = figures.get("data_cutoff") or {"date": f"{year}-12-31", "flow_start": f"{year}-01-01",
+                                         "flow_end": f"{year}-12-31"}
+    when = t(lang, "records_to", date=cut["date"], start=cut["flow_start"], end=cut["flow_end"])
+    title = t(lang, "title")
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="en">',
+        f'<html lang="{t(lang, "html_lang")}">',
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(figures['title'])} — {esc(city)} — {year}</title>",
+        f"<title>{esc(title)} — {esc(city)} — {esc(cut['date'])}</title>",
         f"<style>{CSS}</style>",
         "</head>",
-        "<body><main>",
+        f'<body data-lang="{esc(lang)}"><main>',
         "<header>",
-        f"<h1>{esc(figures['title'])} — {esc(city)}</h1>",
-        f'<p class="sub">Fleet records to 31 Dec {year} against the transport targets of '
-        f"{_zh(plan.get('title', ''))} ({_zh(plan.get('document', ''))}, issued {esc(plan.get('issued_on', ''))}). "
-        f"Generated {esc(figures['generated_at'])} by evplan.</p>",
+        f"<h1>{esc(title)} — {esc(city)}</h1>",
+        f'<p class="sub" id="cutoff">{esc(when)}. {esc(t(lang, "against"))} '
+        f"{_zh(plan.get('title', ''))} ({_zh(plan.get('document', ''))}, {esc(t(lang, 'issued'))} "
+        f"{esc(plan.get('issued_on', ''))}). {esc(t(lang, 'generated', at=figures['generated_at']))}</p>",
         "</header>",
     ]
     if figures.get("synthetic") is True:
-        parts.append(f'<div class="note" id="data-note"><strong>Synthetic data.</strong> {esc(SYNTHETIC_NOTE)}</div>')
+        parts.append(f'<div class="note" id="data-note"><strong>{esc(t(lang, "synthetic"))}</strong> '
+                     f"{esc(SYNTHETIC_NOTE)}</div>")
     elif figures.get("synthetic") is None:
-        parts.append(f'<div class="note" id="data-note"><strong>About the data.</strong> '
+        parts.append(f'<div class="note" id="data-note"><strong>{esc(t(lang, "about_data"))}</strong> '
                      f"{esc(UNKNOWN_SOURCE_NOTE)}</div>")
-    parts += _summary_section(figures)
-    parts += _charts_section(figures)
-    parts += _county_section(figures)
-    parts += _quality_section(figures)
-    parts += _method_section(figures)
-    parts.append(f"<footer>evplan · {esc(figures['title'])} · {esc(city)} · records to 31 Dec {year} · "
-                 f"targets from {esc(plan.get('targets_file', ''))}</footer>")
+    parts += _summary_section(figures, lang)
+    parts += _charts_section(figures, lang)
+    parts += _county_section(figures, lang)
+    parts += _operators_section(figures, lang)
+    parts += _clause22_section(figures, lang)
+    parts += _decomposition_section(figures, lang)
+    parts += _quality_section(figures, lang)
+    parts += _method_section(figures, lang)
+    parts.append(f"<footer>evplan · {esc(title)} · {esc(city)} · {esc(when)} · "
+                 f"{esc(plan.get('targets_file', ''))}</footer>")
     parts.append("</main></body></html>")
     return "\n".join(parts) + "\n"
 
 
-def _summary_section(figures: dict[str, Any]) -> list[str]:
-    counts = figures["status_counts"]
+def _fmt_value(a: dict[str, Any], value: Any) -> str:
+    return tg.format_value(a, value)
+
+
+def _summary_section(figures: dict[str, Any], lang: Lang) -> list[str]:
+    counts = Counter(a["status"] for a in figures["targets"])
+    c22 = figures.get("clause_22") or {"status": "not assessed"}
+    counts[c22["status"]] += 1
     chips = "".join(
-        f'<span class="chip" style="color:{STATUS_COLOURS[s][0]};background:{STATUS_COLOURS[s][1]}">'
-        f"{counts[s]} {esc(s)}</span>" for s in counts if counts[s])
+        f'<span class="chip" style="color:{STATUS_COLOURS.get(s, STATUS_COLOURS[tg.NO_DATA])[0]};'
+        f'background:{STATUS_COLOURS.get(s, STATUS_COLOURS[tg.NO_DATA])[1]}">{n} {esc(status(lang, s))}</span>'
+        for s, n in counts.items() if n)
     level = int(figures["method"]["interval_level"] * 100)
-    out = ['<section id="summary">', "<h2>Targets at a glance</h2>", f'<div class="chips">{chips}</div>',
-           '<table id="targets-table">', '<thead><tr><th style="width:34%">Target and clause</th>'
-           '<th class="num">Target</th><th class="num">Latest</th>'
-           f'<th class="num">Projected for target year<br>({level} % interval)</th><th>Status</th>'
-           "<th>Gap to close</th></tr></thead>", "<tbody>"]
+    out = ['<section id="summary">', f"<h2>{esc(t(lang, 'at_a_glance'))}</h2>", f'<div class="chips">{chips}</div>',
+           '<table id="targets-table">', f'<thead><tr><th style="width:30%">{esc(t(lang, "col_target"))}</th>'
+           f'<th class="num">{esc(t(lang, "col_goal"))}</th><th class="num">{esc(t(lang, "col_latest"))}</th>'
+           f'<th class="num">{t(lang, "col_projection", level=level)}</th><th>{esc(t(lang, "col_status"))}</th>'
+           f"<th>{esc(t(lang, 'col_lever'))}</th></tr></thead>", "<tbody>"]
     for a in figures["targets"]:
-        latest = f"{tg.format_value(a, a['latest_value'])} ({a['latest_year']})" if a["latest_year"] else "–"
+        latest = f"{_fmt_value(a, a['latest_value'])}" if a["latest_value"] is not None else "–"
         clause = a["clause"]
-        scope = "city and every county" if a["scope"] == "county" else "city"
+        scope = t(lang, "scope_county") if a["scope"] == "county" else t(lang, "scope_city")
         out.append(
             f'<tr id="target-{esc(a["id"])}">'
-            f"<td><strong>{esc(_title_of(a))}</strong> <span class=\"small\">({esc(a['kind'])}, {esc(scope)})</span>"
+            f"<td><strong>{esc(_title_of(a, lang))}</strong> <span class=\"small\">({esc(scope)})</span>"
             f"<br><span class=\"quote\">{_zh(clause['quote_zh'])} — {_zh(clause['document'])} "
-            f"clause {esc(clause['number'])}</span></td>"
-            f"<td class=\"num\">{esc(tg.format_target(a))}</td>"
+            f"{esc(_clause_label(lang, clause['number']))}</span></td>"
+            f"<td class=\"num\">{esc(goal(lang, tg.format_target(a)))}</td>"
             f"<td class=\"num\">{esc(latest)}</td>"
             f"<td class=\"num\">{esc(tg.format_projection(a))}</td>"
-            f"<td>{_status_badge(a['status'])}</td>"
-            f"<td>{esc(tg.format_gap(a))}</td>"
+            f"<td>{_status_badge(a['status'], lang)}</td>"
+            f"<td>{esc(lever(lang, a, tg.format_percent))}</td>"
             "</tr>")
+    sides = c22.get("sides_with_station")
+    out.append(
+        '<tr id="target-clause-22">'
+        f"<td><strong>{esc(t(lang, 'clause22'))}</strong><br><span class=\"quote\">"
+        f"{_zh('到 2025 年前实现高速公路服务区快充站全覆盖')} — {_zh(figures['plan'].get('document', ''))} "
+        f"{esc(_clause_label(lang, '22'))}</span></td>"
+        f"<td class=\"num\">100 % · 2025</td>"
+        f"<td class=\"num\">{esc('–' if c22.get('sides_meeting_today') is None else str(c22['sides_meeting_today']))}</td>"
+        f"<td class=\"num\">{esc('–' if sides is None else str(sides) + (' / ' + str(c22['sides_total']) if c22.get('sides_total') else ''))}</td>"
+        f"<td>{_status_badge(c22['status'], lang)}</td><td>{esc(_c22_reason(c22, lang))}</td></tr>")
+    rules = STATUS_RULES_ZH if lang == "zh" else figures["method"]["status_rules"]
+    scenario = figures.get("scenario", "")
+    scenario = SCENARIO_ZH.get(scenario, scenario) if lang == "zh" else scenario
     out += ["</tbody></table>",
-            '<p class="small">Status rules: ' + "; ".join(
-                f"<strong>{esc(k)}</strong>: {esc(v)}" for k, v in figures["method"]["status_rules"].items())
-            + ".</p>", "</section>"]
+            f'<p class="small">{esc(t(lang, "scenario"))}: {esc(scenario)}. '
+            + "; ".join(f"<strong>{esc(status(lang, k))}</strong>: {esc(v)}" for k, v in rules.items()) + ".</p>"]
+    hc = figures.get("hindcast")
+    if hc:
+        out.append(f'<p id="hindcast" class="keep"><strong>{esc(t(lang, "hindcast"))}</strong> ' + esc(t(
+            lang, "hindcast_text", fit=hc["fit_to"], to=hc["project_to"], level=int(hc["level"] * 100),
+            inside=hc["inside"], cases=hc["cases"], share=tg.format_percent(hc["share"]))) + "</p>")
+    out.append("</section>")
     return out
 
 
-def _charts_section(figures: dict[str, Any]) -> list[str]:
-    out = ['<section id="charts">', "<h2>Trends against the targets</h2>", '<div class="grid">']
+def _charts_section(figures: dict[str, Any], lang: Lang) -> list[str]:
+    out = ['<section id="charts">', f"<h2>{esc(t(lang, 'charts'))}</h2>", '<div class="grid">']
     for a in figures["targets"]:
         clause = a["clause"]
-        interp = f"<br><strong>Read as:</strong> {esc(clause['interpretation'])}" if clause.get("interpretation") else ""
-        basis = f" ({esc(a['gap']['basis'])})" if a["gap"].get("basis") else ""
+        interp = (f"<br><strong>{esc(t(lang, 'read_as'))}:</strong> {esc(clause['interpretation'])}"
+                  if clause.get("interpretation") and lang == "en" else "")
+        gloss = f" — {esc(clause['gloss_en'])}" if lang == "en" else ""
+        reason = f"<br><strong>{esc(t(lang, 'assessment'))}:</strong> {esc(a['status_reason'])}" if lang == "en" else ""
         out.append(
             f'<figure id="fig-{esc(a["id"])}">'
-            f"<h3>{esc(_title_of(a))} {_status_badge(a['status'])}</h3>"
-            f"{chart_svg(a, years=figures['years'])}"
-            f"<figcaption><strong>Plan:</strong> {_zh(clause['quote_zh'])} "
-            f"({_zh(clause['document'])} clause {esc(clause['number'])}) — {esc(clause['gloss_en'])}{interp}<br>"
-            f"<strong>Assessment:</strong> {esc(a['status_reason'])}<br>"
-            f"<strong>Gap:</strong> {esc(tg.format_gap(a))}{basis}</figcaption>"
+            f"<h3>{esc(_title_of(a, lang))} {_status_badge(a['status'], lang)}</h3>"
+            f"{chart_svg(a, years=figures['years'], lang=lang)}"
+            f"<figcaption><strong>{esc(t(lang, 'plan'))}:</strong> {_zh(clause['quote_zh'])} "
+            f"({_zh(clause['document'])} {esc(_clause_label(lang, clause['number']))}){gloss}{interp}{reason}<br>"
+            f"<strong>{esc(t(lang, 'gap'))}:</strong> {esc(lever(lang, a, tg.format_percent))}</figcaption>"
             "</figure>")
     out += ["</div>", "</section>"]
     return out
 
 
-def _county_section(figures: dict[str, Any]) -> list[str]:
+def _county_section(figures: dict[str, Any], lang: Lang) -> list[str]:
     year = figures["assessment_year"]
+    date = (figures.get("data_cutoff") or {}).get("date", f"{year}-12-31")
     latest = {str(r["county_code"]): r for r in figures["counties"] if r["year"] == year}
     rows = [latest.get(code, {"county_code": code, "county_name": name})
             for code, name in figures["county_names"].items()]
     by_target = {a["indicator"]: a for a in figures["targets"] if a.get("counties")}
-    out = ['<section id="counties">', f"<h2>By county, 31 Dec {year}</h2>",
+    h = {k: esc(t(lang, k)) for k in ("county", "buses", "ne_buses", "ne_bus_share", "bus_target", "taxis",
+                                      "ne_taxis", "ne_taxi_share", "taxi_target")}
+    out = ['<section id="counties">', f"<h2>{esc(t(lang, 'by_county', date=date))}</h2>",
            '<table id="county-table">',
-           "<thead><tr><th>County</th><th class=\"num\">Buses</th><th class=\"num\">NE buses</th>"
-           "<th class=\"num\">NE bus share</th><th>Bus target</th><th class=\"num\">Taxis</th>"
-           "<th class=\"num\">NE taxis</th><th class=\"num\">NE taxi share</th><th>Taxi target</th></tr></thead>",
-           "<tbody>"]
+           f"<thead><tr><th>{h['county']}</th><th class=\"num\">{h['buses']}</th><th class=\"num\">{h['ne_buses']}</th>"
+           f"<th class=\"num\">{h['ne_bus_share']}</th><th>{h['bus_target']}</th><th class=\"num\">{h['taxis']}</th>"
+           f"<th class=\"num\">{h['ne_taxis']}</th><th class=\"num\">{h['ne_taxi_share']}</th><th>{h['taxi_target']}</th>"
+           "</tr></thead>", "<tbody>"]
 
     def status_cell(indicator: str, code: str) -> str:
         a = by_target.get(indicator)
         c = next((c for c in (a or {}).get("counties", []) if c["county_code"] == code), None)
         if c is None:
             return "<td>–</td>"
-        gap = tg.format_gap({**a, **c})
-        return f"<td>{_status_badge(c['status'])}<br><span class=\"small\">{esc(gap)}</span></td>"
+        return (f"<td>{_status_badge(c['status'], lang)}<br>"
+                f"<span class=\"small\">{esc(lever(lang, {**a, **c}, tg.format_percent))}</span></td>")
 
     for r in rows:
         code = str(r["county_code"])
@@ -464,13 +610,13 @@ def _county_section(figures: dict[str, Any]) -> list[str]:
             f"<td class=\"num\">{esc(tg.format_percent(r.get('ne_taxi_share')))}</td>{status_cell('ne_taxi_share', code)}"
             "</tr>")
     out += ["</tbody></table>"]
-    for col, label in (("ne_bus_share", "NE share of buses"), ("ne_taxi_share", "NE share of taxis")):
-        out += _county_year_matrix(figures, col, label)
+    for col in ("ne_bus_share", "ne_taxi_share"):
+        out += _county_year_matrix(figures, col, t(lang, col), lang)
     out.append("</section>")
     return out
 
 
-def _county_year_matrix(figures: dict[str, Any], col: str, label: str) -> list[str]:
+def _county_year_matrix(figures: dict[str, Any], col: str, label: str, lang: Lang) -> list[str]:
     years = figures["years"][-11:]
     codes: dict[str, str] = dict(figures["county_names"])
     cells: dict[tuple[str, int], Any] = {}
@@ -479,8 +625,9 @@ def _county_year_matrix(figures: dict[str, Any], col: str, label: str) -> list[s
     if not codes:
         return []
     head = "".join(f'<th class="num">{y}</th>' for y in years)
-    out = [f"<h3>{esc(label)} by county and year (stock on 31 Dec)</h3>", f'<table class="matrix" id="matrix-{col}">',
-           f"<thead><tr><th>County</th>{head}</tr></thead><tbody>"]
+    out = [f'<div class="keep"><h3>{esc(t(lang, "matrix", label=label))}</h3>',
+           f'<table class="matrix" id="matrix-{col}">',
+           f"<thead><tr><th>{esc(t(lang, 'county'))}</th>{head}</tr></thead><tbody>"]
     for code, name in codes.items():
         tds = []
         for y in years:
@@ -488,7 +635,92 @@ def _county_year_matrix(figures: dict[str, Any], col: str, label: str) -> list[s
             shade = "" if v is None else f' style="background:rgba(31,95,168,{0.06 + 0.34 * float(v):.2f})"'
             tds.append(f'<td class="num"{shade}>{esc(tg.format_percent(v))}</td>')
         out.append(f"<tr><td>{_zh(name)}</td>{''.join(tds)}</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
+    return out
+
+
+def _operators_section(figures: dict[str, Any], lang: Lang) -> list[str]:
+    stock = [a for a in figures["targets"] if a["kind"] == "stock share"]
+    names = figures["county_names"]
+    out = ['<section id="operators">', f"<h2>{esc(t(lang, 'operators'))}</h2>"]
+    rows = [(a, o) for a in stock for o in a.get("operators_to_switch", [])]
+    if not rows:
+        out += [f"<p>{esc(t(lang, 'none_left'))}</p>", "</section>"]
+        return out
+    out += ['<table id="operators-table"><thead><tr>'
+            f"<th>{esc(t(lang, 'class'))}</th><th>{esc(t(lang, 'operator'))}</th><th>{esc(t(lang, 'county'))}</th>"
+            f"<th class=\"num\">{esc(t(lang, 'vehicles'))}</th></tr></thead><tbody>"]
+    out += [f"<tr><td>{esc(_title_of(a, lang))}</td><td>{_zh(o['operator'])}</td>"
+            f"<td>{_zh(names.get(o['county_code'], o['county_code']))}</td><td class=\"num\">{o['vehicles']:,}</td></tr>"
+            for a, o in rows]
+    out += ["</tbody></table>", "</section>"]
+    return out
+
+
+def _clause22_section(figures: dict[str, Any], lang: Lang) -> list[str]:
+    c = figures.get("clause_22") or {}
+    names = figures["county_names"]
+
+    def cell(v: Any) -> str:
+        return esc(t(lang, "not_given")) if v is None else esc(f"{v:,}" if isinstance(v, int) else str(v))
+
+    out = ['<section id="clause-22">', f"<h2>{esc(t(lang, 'clause22'))} {_status_badge(c.get('status', 'not assessed'), lang)}</h2>",
+           f"<p>{esc(_c22_reason(c, lang))}</p>", '<table class="facts"><tbody>',
+           f"<tr><th>{esc(t(lang, 'sides_with_station'))}</th><td class=\"num\">{cell(c.get('sides_with_station'))}</td></tr>",
+           f"<tr><th>{esc(t(lang, 'sides_total'))}</th><td class=\"num\">{cell(c.get('sides_total'))}</td></tr>",
+           f"<tr><th>{esc(t(lang, 'sides_today'))}</th><td class=\"num\">{cell(c.get('sides_meeting_today'))}</td></tr>",
+           "</tbody></table>"]
+    if c.get("closed_service_areas"):
+        out += [f'<h3>{esc(t(lang, "closed"))}</h3>', '<ul id="closed-service-areas">']
+        out += [f"<li>{_zh(x)}</li>" for x in c["closed_service_areas"]]
+        out.append("</ul>")
+    if c.get("chargers_by_county"):
+        out += [f'<div class="keep"><h3>{esc(t(lang, "ratio"))}</h3>', '<table id="charger-ratio"><thead><tr>'
+                f"<th>{esc(t(lang, 'county'))}</th><th class=\"num\">{esc(t(lang, 'evs'))}</th>"
+                f"<th class=\"num\">{esc(t(lang, 'chargers'))}</th><th class=\"num\">{esc(t(lang, 'ratio_col'))}</th>"
+                "</tr></thead><tbody>"]
+        for r in c["chargers_by_county"]:
+            ratio = r.get("evs_per_charger")
+            out.append(f"<tr><td>{_zh(names.get(r['county_code'], r['county_code']))}</td>"
+                       f"<td class=\"num\">{r['evs']:,}</td><td class=\"num\">{cell(r.get('public_chargers'))}</td>"
+                       f"<td class=\"num\">{'–' if ratio is None else f'{ratio:.1f}'}</td></tr>")
+        out.append("</tbody></table></div>")
+    out.append("</section>")
+    return out
+
+
+def _c22_reason(c: Mapping[str, Any], lang: Lang) -> str:
+    if c.get("status") == "not assessed" and c.get("stage_year") is None and not c.get("source"):
+        return t(lang, "no_plan")
+    return str(c.get("reason", ""))
+
+
+def _decomposition_section(figures: dict[str, Any], lang: Lang) -> list[str]:
+    decs = figures.get("decomposition") or []
+    if not decs:
+        return []
+    base = decs[0]["base_year"]
+    names = figures["county_names"]
+    heads = "".join(f'<th class="num">{esc(t(lang, term))}</th>' for term in TERMS)
+    out = ['<section id="decomposition">', f"<h2>{esc(t(lang, 'decomposition', base=base))}</h2>",
+           f'<p class="small">{esc(t(lang, "decomp_note"))} ({esc(t(lang, "t_co2"))})</p>']
+    city = decs[0]
+    out += [f'<div class="keep"><h3>{esc(t(lang, "city_total"))}: {city["base_co2_t"]:,.0f} → {city["co2_t"]:,.0f} '
+            f'{esc(t(lang, "t_co2"))} ({city["base_year"]}–{city["year"]})</h3>',
+            f'<table id="decomposition-city"><thead><tr><th>{esc(t(lang, "class"))}</th>{heads}'
+            f'<th class="num">{esc(t(lang, "total"))}</th></tr></thead><tbody>']
+    for vclass, terms in city["by_class"].items():
+        out.append(f"<tr><td>{esc(vclass)}</td>" + "".join(f'<td class="num">{terms[k]:+,.0f}</td>' for k in TERMS)
+                   + f'<td class="num">{sum(terms.values()):+,.0f}</td></tr>')
+    out.append("<tr><th>Σ</th>" + "".join(f'<th class="num">{city["terms"][k]:+,.0f}</th>' for k in TERMS)
+               + f'<th class="num">{city["total_change_t"]:+,.0f}</th></tr>')
+    out += ["</tbody></table></div>", f'<table id="decomposition-counties"><thead><tr><th>{esc(t(lang, "county"))}</th>'
+            f'{heads}<th class="num">{esc(t(lang, "total"))}</th></tr></thead><tbody>']
+    for d in decs[1:]:
+        out.append(f"<tr><td>{_zh(names.get(d['area'], d['area']))}</td>"
+                   + "".join(f'<td class="num">{d["terms"][k]:+,.0f}</td>' for k in TERMS)
+                   + f'<td class="num">{d["total_change_t"]:+,.0f}</td></tr>')
+    out += ["</tbody></table>", "</section>"]
     return out
 
 
@@ -500,10 +732,10 @@ def _int(value: Any) -> str:
     return "–" if value is None else f"{int(value):,}"
 
 
-def _quality_section(figures: dict[str, Any]) -> list[str]:
+def _quality_section(figures: dict[str, Any], lang: Lang = "en") -> list[str]:
     q = figures["data_quality"]
     accepted = q["rows_accepted"]
-    out = ['<section id="quality">', "<h2>Data quality</h2>", '<table class="facts"><tbody>',
+    out = ['<section id="quality">', f"<h2>{esc(t(lang, 'quality'))}</h2>", '<table class="facts"><tbody>',
            f"<tr><th>Rows read (vehicles, activity, depots)</th><td class=\"num\">{q['rows_read']:,}</td></tr>",
            f"<tr><th>Vehicles accepted</th><td class=\"num\">{accepted['vehicles']:,}</td></tr>",
            f"<tr><th>Activity rows accepted</th><td class=\"num\">{accepted['activity']:,}</td></tr>",
@@ -535,41 +767,43 @@ def _quality_section(figures: dict[str, Any]) -> list[str]:
     return out
 
 
-def _method_section(figures: dict[str, Any]) -> list[str]:
-    level = int(figures["method"]["interval_level"] * 100)
-    out = ['<section id="method">', "<h2>Method and sources</h2>", "<ul>",
-           "<li><strong>Stock</strong> in year Y: vehicles registered on or before 31 Dec Y and not deregistered by "
-           "then; <strong>additions</strong>: vehicles registered in Y. New energy (NE) = BEV, PHEV, FCEV; clean "
-           "energy = CNG, LNG.</li>",
-           f"<li><strong>Projection</strong>: shares by a {esc(figures['method']['shares'])}; the intensity by a "
-           f"{esc(figures['method']['intensity'])}. The band is the {level} % interval of the fitted trend, its "
-           "spread taken from the years' scatter around it (never less than binomial counting noise).</li>",
-           "<li><strong>Gap</strong>: for a stock share, the vehicles of the class still to switch to new energy "
-           "divided by the years left; for a flow share, (target − projected share) × the mean additions of the "
-           "latest 3 years; for the intensity, the CO2 to cut in the target year at the latest converted turnover."
-           "</li>",
+def _method_section(figures: dict[str, Any], lang: Lang = "en") -> list[str]:
+    m = figures["method"]
+    out = ['<section id="method">', f"<h2>{esc(t(lang, 'method'))}</h2>", "<ul>",
+           "<li><strong>Cut-off</strong>: stocks on the data cut-off date; flows (additions) over the 12 months to the "
+           "last complete month. New energy (NE) = BEV, PHEV, FCEV; clean energy = CNG, LNG.</li>",
+           f"<li><strong>Projection</strong>: {esc(m['projection'])}. Scenario: {esc(figures.get('scenario', ''))}.</li>",
+           f"<li><strong>Intervals</strong>: {esc(m['intervals'])}.</li>",
+           "<li><strong>Levers</strong>: for a stock share, the NE share of additions needed from now to the target "
+           "year and the day the last non-NE vehicle reaches its scrapping age; for a flow share, the extra NE "
+           "additions per year; for the intensity, the CO2 to cut and the LMDI decomposition of the change since "
+           "the baseline.</li>",
            "</ul>", "<h3>Data sources</h3>", "<ul>",
            "<li><strong>Targets</strong>: "
            f"{_zh(figures['plan'].get('title', ''))} ({_zh(figures['plan'].get('document', ''))}, issued "
            f"{esc(figures['plan'].get('issued_on', ''))}), clause by clause as quoted in "
            f"{esc(figures['plan'].get('targets_file', ''))}.</li>",
            "<li><strong>Fleet records</strong>: vehicles (registration, deregistration, class, powertrain, "
-           "county), activity of operating vehicles per year (passenger-km, tonne-km, energy by carrier) and "
-           "depots, as read and checked by evplan; see the data-quality section.</li>",
-           f"<li><strong>Shipped records</strong>: {esc(SHIPPED_DATA_NOTE)}</li>"]
-    out.append("</ul>")
+           "county), activity of operating vehicles per year and depots, as read and checked by evplan.</li>",
+           f"<li><strong>Shipped records</strong>: {esc(SHIPPED_DATA_NOTE)}</li>", "</ul>"]
     if figures.get("emission_factors"):
-        out += ["<h3>Emission factors (CO2 = energy used × factor)</h3>",
+        out += ['<div class="keep"><h3>Emission factors (CO2 = energy used × factor)</h3>',
                 '<table id="emission-factors"><thead><tr><th>Carrier</th><th class="num">kg CO2 per unit</th>'
                 "<th>Unit</th><th>Source</th></tr></thead><tbody>"]
         out += [f"<tr><td>{esc(str(f.get('carrier', '')))}</td>"
                 f"<td class=\"num\">{esc(_number(f.get('kg_co2_per_unit')))}</td>"
                 f"<td>{esc(str(f.get('unit', '')))}</td><td class=\"small\">{esc(str(f.get('source', '')))}</td></tr>"
                 for f in figures["emission_factors"]]
+        out.append("</tbody></table></div>")
+    if figures.get("grid_factors"):
+        out += ['<h3>Grid factor by year (kg CO2/kWh)</h3>', '<table id="grid-factors"><thead><tr><th>Year</th>'
+                '<th class="num">kg CO2/kWh</th><th>Basis</th><th>Source</th></tr></thead><tbody>']
+        out += [f"<tr><td>{g['year']}</td><td class=\"num\">{g['kg_co2_per_kwh']:.4f}</td><td>{esc(str(g.get('basis', '')))}</td>"
+                f"<td class=\"small\">{esc(str(g.get('source', '')))}</td></tr>" for g in figures["grid_factors"]]
         out.append("</tbody></table>")
     if figures["not_assessed"]:
-        out += ["<h3>Transport targets of the plan not assessed from fleet records</h3>",
-                "<table><thead><tr><th>Clause</th><th>Target</th><th>Why not here</th></tr></thead><tbody>"]
+        out += [f"<h3>{esc(t(lang, 'not_assessed'))}</h3>",
+                f"<table><thead><tr><th>Clause</th><th>Target</th><th>{esc(t(lang, 'why'))}</th></tr></thead><tbody>"]
         out += [f"<tr><td>{esc(n.get('clause', ''))}</td><td>{_zh(n.get('quote_zh', ''))}<br>"
                 f"<span class=\"small\">{esc(n.get('gloss_en', ''))}</span></td><td>{esc(n.get('reason', ''))}</td></tr>"
                 for n in figures["not_assessed"]]
@@ -584,7 +818,7 @@ _W, _H = 560, 300
 _ML, _MR, _MT, _MB = 54, 20, 16, 62
 
 
-def chart_svg(assessed: dict[str, Any], *, years: Sequence[int] = ()) -> str:
+def chart_svg(assessed: dict[str, Any], *, years: Sequence[int] = (), lang: Lang = "en") -> str:
     """One inline SVG chart: observed values, the dashed projection in its band, the target line and year.
 
     ``years`` are the record years, so that a chart without data still spans them.
@@ -616,7 +850,7 @@ def chart_svg(assessed: dict[str, Any], *, years: Sequence[int] = ()) -> str:
         value = min(max(value, y0), y1)
         return _MT + (1 - (value - y0) / (y1 - y0)) * ph
 
-    title = f"{_title_of(assessed)}: target {tg.format_target(assessed)}"
+    title = f"{_title_of(assessed, lang)}: {tg.format_target(assessed)}"
     out = [f'<svg class="chart" id="chart-{esc(assessed["id"])}" xmlns="http://www.w3.org/2000/svg" '
            f'viewBox="0 0 {_W} {_H}" role="img" aria-label="{esc(title)}" font-size="11" fill="#1d2430">',
            f"<title>{esc(title)}</title>",

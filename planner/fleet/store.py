@@ -33,6 +33,7 @@ from planner.fleet.records import (
     load_activity,
     load_counties,
     load_depots,
+    load_grid_factors,
 )
 from planner.fleet.schema import POWERTRAINS, VEHICLE_CLASSES, RowIssue
 from planner.progress import ProgressCallback, silent
@@ -414,4 +415,5 @@ def load_records(
                                                              grid_kg_co2_per_kwh=grid_kg_co2_per_kwh)
     return FleetRecords(vehicles=vehicles, activity=activity, depots=depots,
                         quarantine=issues + tuple(depot_issues) + tuple(activity_issues),
-                        emission_factors=factors, counties=counties)
+                        emission_factors=factors, counties=counties,
+                        grid_factors=None if grid_kg_co2_per_kwh is not None else load_grid_factors(fleet_dir))

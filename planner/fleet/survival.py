@@ -104,39 +104,45 @@ def fit_survival(vehicles: pd.DataFrame, *, cutoff: pd.Timestamp, records_start:
     """
     caps = SCRAPPING_AGE_YEARS if caps is None else caps
     out: dict[str, Survival] = {}
-    reg = vehicles["registered_on"]
-    dereg = vehicles["deregistered_on"]
-    known = reg <= cutoff
-    for vclass, rows in vehicles[known].groupby("vehicle_class", sort=True):
-        cap = caps.get(str(vclass))
-        r = rows["registered_on"]
-        d = rows["deregistered_on"]
-        exit_at = d.where(d.notna() & (d <= cutoff), cutoff)
-        event = (d.notna() & (d <= cutoff)).to_numpy()
-        entry_days = (np.maximum(r, records_start) - r).dt.days.to_numpy(dtype=float)
-        exit_days = (exit_at - r).dt.days.to_numpy(dtype=float)
-        entry = entry_days / _DAYS_PER_YEAR
-        age_out = np.maximum(exit_days / _DAYS_PER_YEAR, entry + 1.0 / 365.25)
+    day = np.timedelta64(1, "D")
+    reg = vehicles["registered_on"].to_numpy(dtype="datetime64[D]")
+    dereg = vehicles["deregistered_on"].to_numpy(dtype="datetime64[D]")
+    cut = np.datetime64(pd.Timestamp(cutoff).date(), "D")
+    first = np.datetime64(pd.Timestamp(records_start).date(), "D")
+    known = reg <= cut
+    event_all = ~np.isnat(dereg) & (dereg <= cut)
+    exit_at = np.where(event_all, dereg, cut)
+    entry_all = (np.maximum(reg, first) - reg) / day / _DAYS_PER_YEAR
+    age_all = (exit_at - reg) / day / _DAYS_PER_YEAR
+    classes = vehicles["vehicle_class"].astype(str).to_numpy()
+    for vclass in sorted(set(classes[known].tolist())):
+        m = known & (classes == vclass)
+        cap = caps.get(vclass)
+        entry = entry_all[m]
+        age_out = np.maximum(age_all[m], entry + 1.0 / 365.25)
+        event = event_all[m].copy()
         if cap is not None:
             event &= age_out < cap - CAP_MARGIN_YEARS  # retired by the age limit: not a Weibull event
         keep = age_out > entry
         entry, age_out, event = entry[keep], age_out[keep], event[keep]
         n_events = int(event.sum())
         if n_events < MIN_EVENTS_TO_FIT:
-            out[str(vclass)] = prior_survival(str(vclass), cap_years=cap)
+            out[vclass] = prior_survival(vclass, cap_years=cap)
             continue
-        out[str(vclass)] = _mle(str(vclass), entry, age_out, event, cap)
-    del reg, dereg
+        out[vclass] = _mle(vclass, entry, age_out, event, cap)
     return out
 
 
 def _mle(vclass: str, entry: np.ndarray, exit_: np.ndarray, event: np.ndarray, cap: float | None) -> Survival:
     # aggregate identical (entry, exit, event) triples at monthly resolution: far fewer terms
-    months = np.column_stack([np.round(entry * 12), np.round(exit_ * 12), event.astype(float)])
-    uniq, counts = np.unique(months, axis=0, return_counts=True)
-    e0 = uniq[:, 0] / 12.0
-    e1 = np.maximum(uniq[:, 1] / 12.0, e0 + 1.0 / 24.0)
-    ev = uniq[:, 2] > 0.5
+    m0 = np.round(entry * 12).astype(np.int64)
+    m1 = np.round(exit_ * 12).astype(np.int64)
+    key = (m0 * 100_000 + m1) * 2 + event.astype(np.int64)
+    uniq, counts = np.unique(key, return_counts=True)
+    ev = (uniq % 2) == 1
+    pair = uniq // 2
+    e0 = (pair // 100_000) / 12.0
+    e1 = np.maximum((pair % 100_000) / 12.0, e0 + 1.0 / 24.0)
     w = counts.astype(float)
     e1 = np.maximum(e1, 1.0 / 24.0)
 

@@ -1,13 +1,15 @@
 """Road networks from OpenStreetMap extracts: the graph, its expressway service areas, POIs and towns.
 
-``load_network`` reads OSM XML (``.osm``, ``.osm.bz2``; roads via osmnx ``graph_from_xml``) or PBF
-(``.osm.pbf``; roads via pyrosm), clips it to a boundary or bbox, keeps the largest strongly connected
-part, simplifies it, puts ``length`` (m), ``speed_kph`` and ``travel_time`` (s) on every edge, and
-snaps each expressway service-area side onto its own carriageway. Processed networks are cached on
-disk, keyed by the file's content and the options.
+``load_network`` streams OSM XML (``.osm``, ``.osm.bz2``, ``.osm.gz``) or PBF (``.osm.pbf``) once with
+pyosmium, clips it to a boundary or bbox, keeps the largest strongly connected part, simplifies it
+(osmnx's rules), puts ``length`` (m), ``speed_kph`` and ``travel_time`` (s) on every edge, and snaps
+each expressway service-area side onto its own carriageway — all in numpy arrays (``RoadNetwork.arrays``;
+``RoadNetwork.graph`` is the networkx view, built on first use). Processed networks are cached on disk
+as memory-mapped ``.npy`` files, keyed by the file's content and the options. ``read_osm`` +
+``network_from_read`` clip one read many times (a province city by city); ``routing.reach_within``
+gives drive times within a threshold as a sparse matrix.
 
-Service areas are read as features, not roads: osmnx (since 2.0.6) and pyrosm drop
-``highway=services|rest_area`` ways from drivable networks. One OSM element is one side of a service
+Service areas are read as features, not roads (``highway=services|rest_area`` is not drivable). One OSM element is one side of a service
 area; sides of the same name within ``SERVICE_AREA_GROUP_KM`` share one id. Tags read:
 
 * ``highway=services|rest_area`` → status ``active``; ``disused:highway=services`` → ``closed``;
@@ -32,12 +34,14 @@ Decisions worth knowing:
 * No city is built in: admin codes resolve against the admin boundaries the caller names (by
   default those ``planner.config`` ships with the shipped network, none for any other extract).
 
-Modules: ``types`` (the dataclasses), ``load`` (loading and graph processing), ``clip``, ``cache``,
+Modules: ``types`` (the dataclasses), ``load`` (loading), ``build`` (the processing, in arrays),
+``arrays`` (``RoadArrays``), ``clip``, ``cache``,
 ``service_areas``, ``places`` (POIs and towns), ``nearest`` (``nearest_nodes``), ``export``
 (GeoJSON, ``network_info``), ``fetch`` (import and download), ``routing`` (sparse shortest paths);
-``_osm`` (file readers and writer), ``_snap`` and ``_tags`` are private.
+``_stream`` (the pyosmium reader), ``_osm`` (tag rules, extract writer), ``_snap`` and ``_tags`` are private.
 """
 
+from planner.network.arrays import RoadArrays
 from planner.network.cache import CACHE_VERSION, FULL_HASH_MAX_BYTES
 from planner.network.clip import (
     BBox,
@@ -66,9 +70,12 @@ from planner.network.load import (
     load_graph,
     load_network,
     maxspeed_kph,
+    network_from_read,
+    read_osm,
 )
 from planner.network.nearest import nearest_nodes
 from planner.network.places import MAX_ATTACH_KM
+from planner.network.routing import reach_within, to_csr
 from planner.network.service_areas import MAX_SNAP_KM, SERVICE_AREA_GROUP_KM
 from planner.network.types import (
     EXPRESSWAY_CLASSES,
@@ -85,10 +92,46 @@ from planner.network.types import (
 )
 
 __all__ = [
-    "BBox", "Boundary", "CACHE_VERSION", "DEFAULT_SPEEDS_KPH", "EXPRESSWAY_CLASSES", "FULL_HASH_MAX_BYTES",
-    "FeatureKind", "MAX_ATTACH_KM", "MAX_SNAP_KM", "NetworkInfo", "ONLINE_FEATURE_TAGS", "Place", "Poi", "PoiKind",
-    "RoadNetwork", "RoadSide", "SERVICE_AREA_GROUP_KM", "SHIPPED", "ServiceAreaSide", "ServiceAreaStatus",
-    "UnattachedFeature", "UnsnappedServiceArea", "add_edge_speeds", "admin_boundary", "expressway_graph",
-    "extract_from_osmnx", "fetch_place", "import_extract", "load_graph", "load_network", "maxspeed_kph",
-    "nearest_nodes", "network_info", "resolve_boundary", "resolve_clip", "roads_geojson", "service_areas_geojson",
+    "CACHE_VERSION",
+    "DEFAULT_SPEEDS_KPH",
+    "EXPRESSWAY_CLASSES",
+    "FULL_HASH_MAX_BYTES",
+    "MAX_ATTACH_KM",
+    "MAX_SNAP_KM",
+    "ONLINE_FEATURE_TAGS",
+    "SERVICE_AREA_GROUP_KM",
+    "SHIPPED",
+    "BBox",
+    "Boundary",
+    "FeatureKind",
+    "NetworkInfo",
+    "Place",
+    "Poi",
+    "PoiKind",
+    "RoadArrays",
+    "RoadNetwork",
+    "RoadSide",
+    "ServiceAreaSide",
+    "ServiceAreaStatus",
+    "UnattachedFeature",
+    "UnsnappedServiceArea",
+    "add_edge_speeds",
+    "admin_boundary",
+    "expressway_graph",
+    "extract_from_osmnx",
+    "fetch_place",
+    "import_extract",
+    "load_graph",
+    "load_network",
+    "maxspeed_kph",
+    "nearest_nodes",
+    "network_from_read",
+    "network_info",
+    "reach_within",
+    "read_osm",
+    "resolve_boundary",
+    "resolve_clip",
+    "roads_geojson",
+    "service_areas_geojson",
+    "to_csr",
 ]

@@ -1,7 +1,7 @@
-"""Loading an OSM extract as a ``RoadNetwork``: read, clip, prune, simplify, weight, attach.
+"""Loading an OSM extract as a ``RoadNetwork``: one streamed read (pyosmium), then ``build`` in arrays.
 
-Also the graph processing every load applies: edge speeds from ``maxspeed`` or the class table,
-the largest strongly connected component, osmnx simplification, and the expressway subgraph.
+Also the class speed table, the ``maxspeed`` parser, edge speeds on a networkx graph, and the
+expressway subgraph.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import dataclasses
 import logging
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -20,13 +20,14 @@ from shapely.geometry.base import BaseGeometry
 
 from planner import config
 from planner.errors import NetworkError
-from planner.network import _osm
+from planner.network import _osm, _stream
 from planner.network._tags import first
+from planner.network.build import build_network
 from planner.network.cache import cache_key, read_cache, write_cache
-from planner.network.clip import BBox, Boundary, clip_graph, describe_clip, resolve_clip
-from planner.network.places import MAX_ATTACH_KM, attach_pois_and_places
-from planner.network.service_areas import MAX_SNAP_KM, attach_service_areas
-from planner.network.types import EXPRESSWAY_CLASSES, PruneStats, RoadNetwork
+from planner.network.clip import BBox, Boundary, resolve_clip
+from planner.network.places import MAX_ATTACH_KM
+from planner.network.service_areas import MAX_SNAP_KM
+from planner.network.types import EXPRESSWAY_CLASSES, RoadNetwork
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ def load_network(
     if use_cache:
         key = cache_key(path, clip, max_snap_km=max_snap_km, max_attach_km=max_attach_km, speeds=speeds,
                         counties=counties)
-        cache_file = config.cache_dir() / "networks" / f"{key}.pickle"
+        cache_file = config.cache_dir() / "networks" / key
         network = read_cache(cache_file)
         if network is not None:
             network = dataclasses.replace(network, source=str(path))
@@ -145,46 +146,52 @@ def _build_network(
     speeds_kph: Mapping[str, float],
     counties: Path | None,
 ) -> RoadNetwork:
-    """The uncached work of ``load_network``: read, clip, prune, simplify, weight and attach."""
+    """The uncached work of ``load_network``: one streamed read, then clip, prune, attach, simplify, snap."""
     started = time.perf_counter()
-    read_box = clip.bounds if clip is not None else None
-    if kind == "xml":
-        content = _osm.read_xml(path)  # first: a truncated file fails here with a clear message
-        features = content.features
-        raw = _osm.read_xml_graph(path)
-    else:
-        raw = _osm.read_pbf_graph(path, read_box)
-        features = _osm.read_pbf_features(path, read_box)
-    if raw.number_of_edges() == 0:
-        where = f"inside the clip {describe_clip(clip)}" if clip is not None and kind == "pbf" else "in the file"
-        raise _osm.no_road_error(path, where)
+    raw = _stream.read_osm(path)
+    read_s = time.perf_counter() - started
+    return network_from_read(raw, clip=clip, max_snap_km=max_snap_km, max_attach_km=max_attach_km,
+                             speeds_kph=speeds_kph, counties=counties, read_s=read_s)
+
+
+def network_from_read(
+    raw: _stream.RawOsm,
+    *,
+    clip: BaseGeometry | None,
+    max_snap_km: float = MAX_SNAP_KM,
+    max_attach_km: float = MAX_ATTACH_KM,
+    speeds_kph: Mapping[str, float] | None = None,
+    counties: Path | None = None,
+    read_s: float | None = None,
+) -> RoadNetwork:
+    """A ``RoadNetwork`` from one streamed read (``read_osm``), clipped to ``clip``; the read is reusable."""
+    started = time.perf_counter()
+    speeds = DEFAULT_SPEEDS_KPH if speeds_kph is None else speeds_kph
     if clip is not None:
-        raw = clip_graph(raw, clip)
-        features = [f for f in features if clip.intersects(Point(f.lon, f.lat))]
-        if raw.number_of_edges() == 0:
-            raise _osm.no_road_error(path, f"inside the clip {describe_clip(clip)}")
-    raw, pruned = _largest_strong_component(raw)
-    # Attach POIs and places before simplifying, and keep their nodes: the nearest node of the full
-    # graph is where a town really joins the road, not the next junction kilometres away.
-    pois, places, unattached = attach_pois_and_places(raw, features, counties, max_attach_km=max_attach_km)
-    graph = _simplify(raw, keep_nodes={p.node for p in pois} | {p.node for p in places})
-    graph.graph.update(
-        crs="EPSG:4326",
-        evplan_source=path.name,
-        evplan_pruned=pruned,
-        evplan_clip=describe_clip(clip) if clip is not None else None,
-    )
-    add_edge_speeds(graph, speeds_kph=speeds_kph)
-    sides, unsnapped = attach_service_areas(graph, features, max_snap_km=max_snap_km)
-    logger.info("loaded %s: %d nodes, %d edges, %d service-area sides in %.1f s", path.name,
-                graph.number_of_nodes(), graph.number_of_edges(), len(sides), time.perf_counter() - started)
-    return RoadNetwork(graph=graph, service_areas=sides, unsnapped_service_areas=unsnapped, pois=pois,
-                       places=places, source=str(path), unattached=unattached)
+        features = [f for f in raw.features if clip.intersects(Point(f.lon, f.lat))]
+        raw = dataclasses.replace(raw, features=features)
+    built = build_network(raw, clip=clip, max_snap_km=max_snap_km, max_attach_km=max_attach_km,
+                          speeds_kph=speeds, counties=counties)
+    arrays = built.arrays
+    logger.info("loaded %s: %d nodes, %d edges, %d service-area sides (read %s, processing %.1f s: %s)",
+                raw.path.name, arrays.n_nodes, arrays.n_edges, len(built.service_areas),
+                "cached" if read_s is None else f"{read_s:.1f} s", time.perf_counter() - started,
+                ", ".join(f"{k[:-2]} {v:.2f}" for k, v in built.timings_s.items()))
+    return RoadNetwork(arrays=arrays, service_areas=built.service_areas,
+                       unsnapped_service_areas=built.unsnapped_service_areas, pois=built.pois, places=built.places,
+                       source=str(raw.path), unattached=built.unattached)
+
+
+def read_osm(source: Path | str) -> _stream.RawOsm:
+    """One streamed pass over an OSM file (drivable ways and features), to clip many times with
+    ``network_from_read`` — a province read once and cut city by city."""
+    path, _ = _osm.check_source(source)
+    return _stream.read_osm(path)
 
 
 def _log_warnings(network: RoadNetwork) -> None:
     """Warnings a planner must see on every load, cached or not."""
-    if not any(first(d.get("highway")) == "motorway" for _, _, d in network.graph.edges(data=True)):
+    if not network.arrays.class_mask(("motorway",)).any():
         logger.warning("%s: the network has no motorway; expressway corridors and service areas are empty",
                        network.source)
     for u in network.unsnapped_service_areas:
@@ -193,54 +200,6 @@ def _log_warnings(network: RoadNetwork) -> None:
         log("%s: %s service area %s (%s) not snapped: %s", network.source, u.status, u.name, u.osm_id, u.reason)
     for f in network.unattached:
         logger.warning("%s: %s %s (%s) not attached: %s", network.source, f.kind, f.name, f.osm_id, f.reason)
-
-
-# ------------------------------------------------------------------------------------ graph processing
-
-
-def _largest_strong_component(graph: nx.MultiDiGraph) -> tuple[nx.MultiDiGraph, PruneStats]:
-    """Keep the largest strongly connected component, so every node reaches and is reached by all."""
-    components = list(nx.strongly_connected_components(graph))
-    pruned = PruneStats(strong_components_before=len(components),
-                        weak_components_before=nx.number_weakly_connected_components(graph), nodes=0, edges=0,
-                        km=0.0)
-    if len(components) <= 1:
-        return graph, pruned
-    keep = max(components, key=lambda c: (len(c), -min(c)))
-    kept = graph.subgraph(keep).copy()
-    dropped_m = sum(d["length"] for u, v, d in graph.edges(data=True)) - sum(
-        d["length"] for u, v, d in kept.edges(data=True))
-    pruned.update(nodes=graph.number_of_nodes() - kept.number_of_nodes(),
-                  edges=graph.number_of_edges() - kept.number_of_edges(), km=round(dropped_m / 1000.0, 3))
-    logger.info("kept the largest strongly connected component: dropped %d nodes, %d edges (%.1f km)",
-                pruned["nodes"], pruned["edges"], pruned["km"])
-    return kept, pruned
-
-
-def _simplify(raw: nx.MultiDiGraph, *, keep_nodes: Iterable[int]) -> nx.MultiDiGraph:
-    """Merge chains of degree-2 nodes (osmnx), never across a change of class, speed limit or ref.
-
-    Motorway junction nodes stay so that an interchange keeps its own node.
-    """
-    import osmnx as ox
-
-    for n in keep_nodes:
-        raw.nodes[n]["evplan_keep"] = True
-    graph = ox.simplify_graph(raw, node_attrs_include=["evplan_keep"],
-                              edge_attrs_differ=["highway", "maxspeed", "ref"], remove_rings=False)
-    for _, d in graph.nodes(data=True):
-        d.pop("evplan_keep", None)
-    for _, _, d in graph.edges(data=True):
-        for key, value in list(d.items()):
-            if not isinstance(value, list) or key == "osmid":
-                continue
-            if key in ("oneway", "reversed"):
-                d[key] = all(value) if key == "oneway" else any(value)
-            else:
-                # Sorted: osmnx gathers merged values through a set, whose order changes between
-                # processes, and a cached network must equal a freshly built one.
-                d[key] = ";".join(sorted({str(v) for v in value}))
-    return graph
 
 
 def maxspeed_kph(value: object) -> float | None:

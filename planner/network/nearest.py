@@ -17,6 +17,7 @@ from scipy.spatial import cKDTree
 from planner.errors import NetworkError
 from planner.geo import haversine_m
 from planner.network._tags import first
+from planner.network.arrays import RoadArrays
 from planner.network.types import RoadNetwork
 
 
@@ -48,12 +49,37 @@ def nearest_nodes(
 
     Raises ``NetworkError`` when no node qualifies.
     """
-    graph = network.graph if isinstance(network, RoadNetwork) else network
+    if isinstance(network, RoadNetwork):
+        # The arrays answer without building the networkx graph.
+        arrays = network.arrays
+        rows = class_rows(arrays, classes=classes, exclude_classes=exclude_classes)
+        if not len(rows):
+            what = "" if classes is None and exclude_classes is None else " on the road classes asked for"
+            raise NetworkError(f"{network.source}: no node{what} to attach points to")
+        order = rows[np.argsort(arrays.node_id[rows], kind="stable")]
+        return _NodeIndex(arrays.node_id[order], arrays.lon[order], arrays.lat[order]).query(lons, lats)
+    graph = network
     nodes = candidate_nodes(graph, classes=classes, exclude_classes=exclude_classes)
     if not nodes:
         what = "" if classes is None and exclude_classes is None else " on the road classes asked for"
         raise NetworkError(f"{graph.graph.get('evplan_source', 'the network')}: no node{what} to attach points to")
-    return _NodeIndex(graph, nodes).query(lons, lats)
+    return _NodeIndex.from_graph(graph, nodes).query(lons, lats)
+
+
+def class_rows(arrays: RoadArrays, *, classes: Iterable[str] | None = None,
+               exclude_classes: Iterable[str] | None = None) -> np.ndarray:
+    """Rows of the nodes touching an edge whose class is in ``classes`` and not in ``exclude_classes``."""
+    if classes is None and exclude_classes is None:
+        return np.arange(arrays.n_nodes)
+    unwanted = set(exclude_classes or ())
+    ok = [(classes is None or s in set(classes)) and s not in unwanted for s in arrays.strings]
+    # An edge without a highway tag (code -1) counts as class None, as ``candidate_nodes`` reads it.
+    ok.append(classes is None and None not in unwanted)
+    edge_ok = np.array(ok, dtype=bool)[arrays.tag("highway")]
+    touched = np.zeros(arrays.n_nodes, dtype=bool)
+    touched[arrays.u[edge_ok]] = True
+    touched[arrays.v[edge_ok]] = True
+    return np.flatnonzero(touched)
 
 
 def candidate_nodes(
@@ -81,13 +107,20 @@ def _unit_vectors(lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
 
 
 class _NodeIndex:
-    """A k-d tree over chosen graph nodes as points on the unit sphere."""
+    """A k-d tree over chosen nodes (ids and WGS84 positions) as points on the unit sphere."""
 
-    def __init__(self, graph: nx.MultiDiGraph, nodes: Sequence[Hashable]) -> None:
-        self.ids = np.asarray(nodes)
-        self.lon = np.fromiter((graph.nodes[n]["x"] for n in nodes), dtype=float, count=len(nodes))
-        self.lat = np.fromiter((graph.nodes[n]["y"] for n in nodes), dtype=float, count=len(nodes))
+    def __init__(self, ids: ArrayLike, lon: ArrayLike, lat: ArrayLike) -> None:
+        self.ids = np.asarray(ids)
+        self.lon = np.asarray(lon, dtype=float)
+        self.lat = np.asarray(lat, dtype=float)
         self.tree = cKDTree(_unit_vectors(self.lon, self.lat))
+
+    @classmethod
+    def from_graph(cls, graph: nx.MultiDiGraph, nodes: Sequence[Hashable]) -> _NodeIndex:
+        """The index of some nodes of a networkx graph (``x``/``y`` attributes)."""
+        lon = np.fromiter((graph.nodes[n]["x"] for n in nodes), dtype=float, count=len(nodes))
+        lat = np.fromiter((graph.nodes[n]["y"] for n in nodes), dtype=float, count=len(nodes))
+        return cls(np.asarray(nodes), lon, lat)
 
     def query(self, lons: ArrayLike, lats: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         lon = np.atleast_1d(np.asarray(lons, dtype=float))

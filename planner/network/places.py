@@ -8,9 +8,9 @@ extract, say) is reported as an ``UnattachedFeature`` with its distance, never a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-import networkx as nx
 import numpy as np
 import shapely
 from shapely.geometry import Point, shape
@@ -19,9 +19,8 @@ from shapely.geometry.base import BaseGeometry
 from planner.network import _osm
 from planner.network._tags import int_tag, name, ref_key
 from planner.network.clip import read_json
-from planner.network.nearest import _NodeIndex, candidate_nodes
+from planner.network.nearest import _NodeIndex
 from planner.network.types import (
-    EXPRESSWAY_CLASSES,
     FeatureKind,
     Place,
     Poi,
@@ -33,8 +32,19 @@ from planner.network.types import (
 MAX_ATTACH_KM = 2.0
 
 
+@dataclass(frozen=True)
+class NodeTable:
+    """The nodes features may join: ids (sorted), positions, and which touch local or expressway edges."""
+
+    ids: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    local: np.ndarray     # bool: on an edge of a class other than the expressway classes
+    express: np.ndarray   # bool: on an expressway edge
+
+
 def attach_pois_and_places(
-    graph: nx.MultiDiGraph,
+    nodes: NodeTable,
     features: Sequence[_osm.OsmElement],
     counties: Path | None,
     *,
@@ -46,8 +56,8 @@ def attach_pois_and_places(
     network without local roads attaches everything to the nearest node of any kind (and one
     without expressways its interchanges likewise).
     """
-    local = _index(graph, candidate_nodes(graph, exclude_classes=EXPRESSWAY_CLASSES))
-    express = _index(graph, candidate_nodes(graph, classes=EXPRESSWAY_CLASSES))
+    local = _index(nodes, nodes.local)
+    express = _index(nodes, nodes.express)
     county_shapes = county_polygons(counties)
     wanted: list[tuple[_osm.OsmElement, FeatureKind]] = []
     for el in sorted(features, key=lambda f: ref_key(f.ref)):
@@ -56,18 +66,19 @@ def attach_pois_and_places(
             wanted.append((el, kind))
         elif _osm.is_place(el.tags):
             wanted.append((el, "place"))
-    if not wanted or graph.number_of_nodes() == 0:
+    if not wanted or len(nodes.ids) == 0:
         return (), (), ()
+    in_graph = np.isin(np.array([el.osm_id for el, _ in wanted], dtype=np.int64), nodes.ids)
     node = np.zeros(len(wanted), dtype=object)
     dist_m = np.zeros(len(wanted), dtype=float)
-    on_express = [i for i, (el, kind) in enumerate(wanted) if kind == "interchange" and el.osm_id not in graph]
+    on_express = [i for i, (el, kind) in enumerate(wanted) if kind == "interchange" and not in_graph[i]]
     on_local = [i for i, (_, kind) in enumerate(wanted) if kind != "interchange"]
     for index, rows in ((express, on_express), (local, on_local)):
         if rows:
             ids, d = index.query([wanted[i][0].lon for i in rows], [wanted[i][0].lat for i in rows])
             node[rows], dist_m[rows] = ids, d
     for i, (el, kind) in enumerate(wanted):
-        if kind == "interchange" and el.osm_id in graph:
+        if kind == "interchange" and in_graph[i]:
             node[i] = el.osm_id
     max_m = max_attach_km * 1000.0
     pois: list[Poi] = []
@@ -91,9 +102,11 @@ def attach_pois_and_places(
     return tuple(pois), tuple(places), tuple(unattached)
 
 
-def _index(graph: nx.MultiDiGraph, nodes: list[object]) -> _NodeIndex:
+def _index(nodes: NodeTable, mask: np.ndarray) -> _NodeIndex:
     # A network of expressways only still attaches its towns: to the nearest node of any kind.
-    return _NodeIndex(graph, nodes or sorted(graph.nodes))
+    if not mask.any():
+        mask = np.ones(len(nodes.ids), dtype=bool)
+    return _NodeIndex(nodes.ids[mask], nodes.lon[mask], nodes.lat[mask])
 
 
 def _feature_name(el: _osm.OsmElement, kind: FeatureKind) -> str | None:

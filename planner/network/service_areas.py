@@ -49,7 +49,8 @@ class _Side:
 
 
 def attach_service_areas(
-    graph: nx.MultiDiGraph, features: Sequence[_osm.OsmElement], *, max_snap_km: float
+    graph: Any, features: Sequence[_osm.OsmElement], *, max_snap_km: float,
+    motorway: Sequence[tuple[int, int, int]] | None = None, next_node_id: int | None = None,
 ) -> tuple[tuple[ServiceAreaSide, ...], tuple[UnsnappedServiceArea, ...]]:
     """Snap each service-area side onto the motorway carriageway it serves and group the sides.
 
@@ -57,11 +58,17 @@ def attach_service_areas(
     carriageways with the area on their left are in reach (the other carriageway is missing from
     the data), the nearest is used and a warning logged. The carriageway edge is split at the
     projected point, so the side has its own node (``graph`` is changed in place).
+
+    ``graph`` is a networkx ``MultiDiGraph`` or anything with the same edge and node access (the
+    loader's edge table); ``motorway`` lists its ``highway=motorway`` edges and ``next_node_id`` the
+    first id for inserted nodes when the caller knows them.
     """
     elements = sorted((f for f in features if _osm.service_area_status(f.tags)), key=lambda f: ref_key(f.ref))
     if not elements:
         return (), ()
-    motorway = [(u, v, k) for u, v, k, d in graph.edges(keys=True, data=True) if first(d.get("highway")) == "motorway"]
+    if motorway is None:
+        motorway = [(u, v, k) for u, v, k, d in graph.edges(keys=True, data=True)
+                    if first(d.get("highway")) == "motorway"]
     index = _snap.EdgeIndex(graph, motorway)
     max_m = max_snap_km * 1000.0
     chosen: list[tuple[_osm.OsmElement, _snap.Snap]] = []
@@ -91,7 +98,7 @@ def attach_service_areas(
     for j, (_, snap) in enumerate(chosen):
         by_edge[snap.edge].append(j)
     node_of: list[int] = [0] * len(chosen)
-    next_id = min(0, min(graph.nodes)) - 1
+    next_id = min(0, min(graph.nodes)) - 1 if next_node_id is None else next_node_id
     for edge in sorted(by_edge, key=str):
         idx = by_edge[edge]
         nodes, next_id = _snap.split_edge(graph, [chosen[j][1] for j in idx], next_id)
@@ -104,7 +111,7 @@ def attach_service_areas(
     return _group_sides(sides), tuple(unsnapped)
 
 
-def _edge_data_at(graph: nx.MultiDiGraph, node: int, snap: _snap.Snap) -> Mapping[str, Any]:
+def _edge_data_at(graph: Any, node: int, snap: _snap.Snap) -> Mapping[str, Any]:
     for _, _, d in graph.out_edges(node, data=True):
         if first(d.get("highway")) == "motorway":
             return d

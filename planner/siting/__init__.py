@@ -13,11 +13,14 @@ from planner.siting.candidates import (
     CandidateKind,
     Corridor,
     CorridorWindow,
+    MAX_DEPOT_ATTACH_KM,
     Depot,
     Town,
+    UnsitedDepot,
     candidates_from_network,
     corridor_windows,
     corridors,
+    depots_within_reach,
     towns_from_network,
 )
 from planner.siting.locate import (
@@ -71,12 +74,12 @@ from planner.siting.solver import (
 )
 
 __all__ = [
-    "CANDIDATE_KINDS", "OPTIONS", "OPTION_BY_NAME", "PUBLIC_KINDS", "SOLVERS", "STATUSES",
+    "CANDIDATE_KINDS", "MAX_DEPOT_ATTACH_KM", "OPTIONS", "OPTION_BY_NAME", "PUBLIC_KINDS", "SOLVERS", "STATUSES",
     "Candidate", "CandidateKind", "ChargerNorms", "Corridor", "CorridorWindow", "CostAssumptions",
     "DemandAssumptions", "Depot", "Option", "OptionValue", "OptionValues", "PlanResult", "PlanSummary",
     "Scenario", "SitePlan", "SolveResult", "SolveStatus", "SolverName", "SolverOptions", "Spelling", "Town",
-    "TownCoverage", "candidates_from_network", "capacitated_facility_location", "chargers_for_wait",
-    "check_options", "corridor_windows", "corridors", "cost_cny", "coverage_geojson", "erlang_c",
+    "TownCoverage", "UnsitedDepot", "candidates_from_network", "capacitated_facility_location", "chargers_for_wait",
+    "check_options", "corridor_windows", "corridors", "cost_cny", "depots_within_reach", "coverage_geojson", "erlang_c",
     "max_chargers", "max_covering", "minimum_chargers", "options_of", "p_median", "plan_sites", "power_kw",
     "required_chargers", "scenario_from_options", "set_covering", "site_power_kw", "sites_geojson",
     "solve_problem", "summary_table", "towns_from_network", "with_ev_shares",

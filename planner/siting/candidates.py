@@ -7,10 +7,11 @@ reach, and which motorway stretches need one. The optimisation lives in ``plan.p
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, get_args
 
 import networkx as nx
@@ -79,7 +80,8 @@ class Town:
     lon: float
     lat: float
     node: Any
-    population: int
+    #: Residents (None: unknown).
+    population: int | None
     county_code: str | None
 
 
@@ -264,6 +266,85 @@ def _paths_within(
 # --------------------------------------------------------------------------------------------------
 
 
+#: A depot farther than this from every graph node lies outside the network's area (records of another
+#: city, a wrong coordinate): it is reported with its distance and not sited. Generous because a coarse
+#: network's nearest node may be a few km from a depot reached over streets the graph leaves out.
+MAX_DEPOT_ATTACH_KM = 10.0
+
+
+@dataclass(frozen=True)
+class UnsitedDepot:
+    """A fleet depot that was not sited because it lies outside the network's area."""
+
+    depot_id: str
+    name: str
+    lon: float
+    lat: float
+    #: Great-circle distance to the nearest graph node, km.
+    distance_km: float
+    reason: str
+
+
+def depots_within_reach(
+    network: RoadNetwork, depots: Sequence[Depot], *, max_attach_km: float = MAX_DEPOT_ATTACH_KM
+) -> tuple[list[Depot], list[UnsitedDepot]]:
+    """Split ``depots`` into those near the network and those beyond ``max_attach_km`` of every node.
+
+    A depot beyond reach is never attached to a far node (a Finnish extract must not get Shanwei's bus
+    depots); it is returned with its distance so the plan can say which depots it left out and why.
+    """
+    if not depots:
+        return [], []
+    from planner.network import nearest_nodes
+
+    _, dist_m = nearest_nodes(network, [d.lon for d in depots], [d.lat for d in depots])
+    kept: list[Depot] = []
+    unsited: list[UnsitedDepot] = []
+    for d, m in zip(depots, dist_m.tolist(), strict=True):
+        if m <= max_attach_km * 1000.0:
+            kept.append(d)
+        else:
+            unsited.append(UnsitedDepot(
+                depot_id=d.depot_id, name=d.name, lon=d.lon, lat=d.lat, distance_km=round(m / 1000.0, 1),
+                reason=f"{m / 1000.0:,.1f} km from the nearest node of the road network (more than "
+                       f"{max_attach_km:g} km): outside the network's area",
+            ))
+    return kept, unsited
+
+
+#: Longest ramp (motorway_link) walk from a junction to the local road it serves, km.
+MAX_RAMP_KM = 5.0
+
+
+def local_access_node(graph: nx.MultiDiGraph, junction: Any, *, max_ramp_km: float = MAX_RAMP_KM) -> Any | None:
+    """The local-road node a motorway junction's ramps lead to (nearest by ramp length), or None.
+
+    Walks ``motorway_link`` edges (either direction) from ``junction``; the first node that also
+    touches a road of another class (not motorway or motorway_link) is where an interchange's charger
+    can stand, off the carriageway and reached from the town over local roads. None means a system
+    interchange, whose ramps only join another motorway.
+    """
+    if junction not in graph:
+        return None
+    best: dict[Any, float] = {junction: 0.0}
+    frontier = [(0.0, junction)]
+    while frontier:
+        dist, n = heapq.heappop(frontier)
+        if dist > best.get(n, math.inf):
+            continue
+        edges = [(v, d) for _, v, d in graph.out_edges(n, data=True)] + [(u, d) for u, _, d in graph.in_edges(n, data=True)]
+        if n != junction and any(_first(d.get("highway")) not in ("motorway", "motorway_link") for _, d in edges):
+            return n
+        for m, d in edges:
+            if _first(d.get("highway")) != "motorway_link":
+                continue
+            nd = dist + float(d.get("length", 0.0)) / 1000.0
+            if nd <= max_ramp_km and nd < best.get(m, math.inf):
+                best[m] = nd
+                heapq.heappush(frontier, (nd, m))
+    return None
+
+
 def candidates_from_network(
     network: RoadNetwork,
     *,
@@ -273,8 +354,10 @@ def candidates_from_network(
 ) -> list[Candidate]:
     """Candidate sites of ``kinds`` on ``network``, each attached to its graph node.
 
-    An interchange counts for the motorway nodes within ``corridor_access_km``; a depot without
-    electric vehicles is no candidate (nothing to charge there).
+    An interchange is a candidate only where its ramps reach a local road (``local_access_node``): the
+    site stands there, one per interchange (both carriageways' junctions), and counts for the motorway
+    nodes within ``corridor_access_km`` of its junctions. A depot without electric vehicles is no
+    candidate (nothing to charge there).
     """
     graph = network.graph
     wanted = set(kinds)
@@ -310,18 +393,30 @@ def candidates_from_network(
                     location_approximate=sa.location_approximate,
                 )
             )
-    for poi in network.pois:
+    by_access: dict[Any, int] = {}
+    for poi in sorted(network.pois, key=lambda p: str(p.osm_id)):
         if poi.kind not in wanted:
             continue
-        corridor = near_motorway(poi.lon, poi.lat) if poi.kind == "interchange" else ()
+        node, lon, lat, corridor = poi.node, poi.lon, poi.lat, ()
+        if poi.kind == "interchange":
+            access = local_access_node(graph, poi.node)
+            if access is None:
+                continue  # a system interchange (motorway to motorway): no local road to put a charger on
+            corridor = near_motorway(poi.lon, poi.lat)
+            if access in by_access:  # the other carriageway's junction of the same interchange
+                k = by_access[access]
+                out[k] = replace(out[k], corridor_nodes=tuple(dict.fromkeys(out[k].corridor_nodes + corridor)))
+                continue
+            by_access[access] = len(out)
+            node, lon, lat = access, float(graph.nodes[access]["x"]), float(graph.nodes[access]["y"])
         out.append(
             Candidate(
                 site_id=f"{poi.kind}:{poi.osm_id}",
                 kind=poi.kind,
                 name=poi.name or f"{poi.kind} {poi.osm_id}",
-                lon=poi.lon,
-                lat=poi.lat,
-                node=poi.node,
+                lon=lon,
+                lat=lat,
+                node=node,
                 corridor_nodes=corridor,
             )
         )
@@ -361,7 +456,7 @@ def candidates_from_network(
 
 
 def towns_from_network(network: RoadNetwork) -> list[Town]:
-    """Town and township seats of the network, with population (0 where unknown)."""
+    """Town and township seats of the network, with population (None where unknown)."""
     return [
         Town(
             town_id=str(p.osm_id),
@@ -369,7 +464,7 @@ def towns_from_network(network: RoadNetwork) -> list[Town]:
             lon=p.lon,
             lat=p.lat,
             node=p.node,
-            population=int(p.population or 0),
+            population=None if p.population is None else int(p.population),
             county_code=p.county_code,
         )
         for p in network.places

@@ -1,36 +1,26 @@
-"""The Shanwei planning model: fast chargers at every service area, along every corridor, near every town.
+"""The Shanwei plan: one multi-stage MILP (``model.py``) sites chargers, sizes them per power class and assigns demand.
 
-One mixed-integer programme over all stages (2025 and 2030 by default), nested so that a site
-opened in an early stage stays open and keeps its chargers. Binary ``open[site, stage]`` variables,
-each priced at the site's minimum charger count in that stage (``sizing.py``), under these rules:
-
-* service areas and depots: every active service-area side and every depot with electric buses or
-  taxis has a station in every stage (the 2025 mandate; depots get what their overnight energy needs);
-* corridors: every stretch of ``range_margin_km`` along each motorway direction holds a charger
-  (the corridor windows of ``candidates.py``);
-* towns: from ``town_coverage_from``, every town seat lies within ``drive_time_min`` of an open public
-  charger; under a ``budget_cny`` the final stage's cost is capped instead and the people covered are
-  maximised (cost breaks ties);
-* grid: a site whose grid capacity cannot carry its minimum chargers stays closed (mandatory ones are
-  reported as infeasible, naming the site and year).
-
-The objective is the cost summed over stages, which builds each site as late as its requirements
-allow. After the solve each town's peak-hour demand goes to its nearest open public charger, which is
-sized again with the Erlang-C queue; under a budget the model is re-solved with a tightened budget
-until the sized plan fits it.
+Per candidate site and stage the solver chooses: open or not, standard and high-power chargers
+(integers, never decreasing, at least what exists), and which towns' peak-hour arrivals it serves,
+within Erlang-C capacity. Service-area sides and fleet depots are mandatory (clause 22, the fleets);
+every motorway stretch of ``range_margin_km`` holds a charger; corridor sites carry the stopping traffic
+that passes them; towns reach public sites over local roads within ``drive_time_min`` and are required
+from ``town_coverage_from``. The objective is the present value of the capital spent per stage; with a
+budget, the most people are served in the final stage first. Existing chargers are sunk capacity.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pulp
+from scipy import sparse
+from scipy.sparse import csgraph
 
-from planner.errors import InfeasibleError, NoPlanInTimeError
-from planner.network.routing import costs_from, to_csr
 from planner.progress import ProgressCallback, StepTimer, silent
 from planner.siting.candidates import (
     Candidate,
@@ -38,50 +28,102 @@ from planner.siting.candidates import (
     CorridorWindow,
     Depot,
     Town,
+    UnsitedDepot,
     candidates_from_network,
     corridor_windows,
+    corridors,
+    depots_within_reach,
     towns_from_network,
+)
+from planner.siting.existing import ExistingCapacity
+from planner.siting.model import (
+    ChargerClass,
+    DemandInput,
+    ModelInput,
+    ModelSolution,
+    SiteInput,
+    dominated_sites,
+    solve_model,
 )
 from planner.siting.scenario import Scenario
 from planner.siting.sizing import (
-    chargers_for_wait,
-    cost_cny,
-    max_chargers,
-    minimum_chargers,
-    power_kw,
+    depot_chargers,
+    present_value_factor,
     service_area_arrivals_per_hour,
     town_arrivals_per_hour,
 )
-from planner.siting.solver import SolveResult, model_variable, solve_problem
+from planner.siting.solver import SolveResult
 
 if TYPE_CHECKING:
     from planner.network import RoadNetwork
 
+logger = logging.getLogger(__name__)
 
-#: ``PlanResult.summary()`` as JSON: stages, corridor windows, solver figures and timings.
+#: ``PlanResult.summary()`` as JSON: stages, counties, clause 22, solver figures and timings.
 PlanSummary = dict[str, Any]
+
+#: Charger power classes of the model: public sites hold the first two, depots the third.
+STANDARD, HIGH_POWER, DEPOT = "standard", "high_power", "depot"
+#: Road classes a town does not drive on to reach a charger (the tolled carriageway and its ramps).
+EXPRESSWAY = ("motorway", "motorway_link")
+
+
+@dataclass(frozen=True)
+class DemandPoint:
+    """Public fast-charging demand at one place: peak-hour arrivals by stage year, and the people behind it."""
+
+    demand_id: str
+    name: str
+    lon: float
+    lat: float
+    node: Any
+    arrivals_by_year: dict[int, float]
+    #: Residents (None: unknown); budget mode serves the most people.
+    people: int | None
+    county_code: str | None = None
 
 
 @dataclass(frozen=True)
 class SitePlan:
-    """One opened site: where, from which stage, and how many chargers in each stage."""
+    """One site the plan uses in some stage: per stage, chargers by class, power, spending and arrivals."""
 
     candidate: Candidate
     first_stage: int
     chargers_by_stage: dict[int, int]
+    high_power_by_stage: dict[int, int]
+    existing_by_stage: dict[int, int]
     power_kw_by_stage: dict[int, float]
+    #: Capital spent at the site in the stage (new chargers, fixed cost when it opens), CNY.
+    capex_cny_by_stage: dict[int, float]
+    #: Everything spent at the site up to the stage, CNY.
     cost_cny_by_stage: dict[int, float]
+    #: Peak-hour arrivals it serves: its own stopping traffic plus assigned town demand.
     peak_arrivals_per_hour_by_stage: dict[int, float]
-    towns_served: tuple[str, ...]
+    #: Of which its own stopping traffic (service-area side, corridor passing it).
+    corridor_arrivals_per_hour_by_stage: dict[int, float]
+    #: What its chargers can serve at the target waiting probability.
+    capacity_arrivals_per_hour_by_stage: dict[int, float]
+    towns_served_by_stage: dict[int, tuple[str, ...]]
+    county_code: str | None = None
+    county_name: str | None = None
+
+    @property
+    def towns_served(self) -> tuple[str, ...]:
+        """Towns served in the final stage."""
+        return self.towns_served_by_stage[max(self.towns_served_by_stage)] if self.towns_served_by_stage else ()
 
 
 @dataclass(frozen=True)
 class TownCoverage:
-    """Drive time from a town to its nearest open public charger, per stage."""
+    """Whether a town's demand is served within the drive time, by which sites, per stage."""
 
     town: Town
+    #: Drive time over local roads to the nearest open public charger (None: none within the threshold).
     minutes_by_stage: dict[int, float | None]
     covered_by_stage: dict[int, bool]
+    sites_by_stage: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    arrivals_by_stage: dict[int, float] = field(default_factory=dict)
+    county_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,42 +136,116 @@ class PlanResult:
     windows: tuple[CorridorWindow, ...]
     solve: SolveResult
     timings_s: dict[str, float]
+    #: Depots of the fleet records that lie outside the network's area, so were not sited.
+    unsited_depots: tuple[UnsitedDepot, ...] = ()
+    model: ModelSolution | None = None
+    #: Existing chargers given for site ids that are no candidate of this plan (not used).
+    existing_not_sited: tuple[str, ...] = ()
+    #: Existing chargers per site id, as given.
+    existing: Mapping[str, ExistingCapacity] = field(default_factory=dict)
+    county_names: Mapping[str, str] = field(default_factory=dict)
 
     def summary(self) -> PlanSummary:
-        """Sites, chargers, cost and town coverage per stage, city-wide and by county (JSON-ready)."""
+        """Sites, chargers, power, capital and town coverage per stage, city-wide and by county (JSON-ready)."""
+        sc = self.scenario
+        years = sc.stage_years
         stages: dict[str, Any] = {}
-        for year in self.scenario.stage_years:
+        for year in years:
             open_sites = [s for s in self.sites if s.first_stage <= year]
-            by_county: dict[str, dict[str, int]] = {}
+            towns_by_county: dict[str, dict[str, Any]] = {}
             for tc in self.towns:
-                c = by_county.setdefault(tc.town.county_code or "unknown", {"towns": 0, "covered": 0})
+                code = tc.town.county_code or "unknown"
+                c = towns_by_county.setdefault(code, {"towns": 0, "covered": 0})
                 c["towns"] += 1
                 c["covered"] += int(tc.covered_by_stage[year])
+            counties: dict[str, dict[str, Any]] = {}
+            for s in open_sites:
+                code = s.county_code or "unknown"
+                c = counties.setdefault(code, {"county_name": s.county_name, "sites": 0, "chargers": 0,
+                                               "power_kw": 0.0, "capex_cny": 0.0})
+                c["sites"] += 1
+                c["chargers"] += s.chargers_by_stage[year]
+                c["power_kw"] += s.power_kw_by_stage[year]
+                c["capex_cny"] += s.capex_cny_by_stage[year]
+            for code, c in towns_by_county.items():
+                counties.setdefault(code, {"county_name": self.county_names.get(code), "sites": 0, "chargers": 0,
+                                           "power_kw": 0.0, "capex_cny": 0.0}).update(
+                    {"towns": c["towns"], "towns_covered": c["covered"]})
+            covered = [t for t in self.towns if t.covered_by_stage[year]]
             stages[str(year)] = {
                 "sites": len(open_sites),
                 "sites_by_kind": _count(s.candidate.kind for s in open_sites),
                 "chargers": sum(s.chargers_by_stage[year] for s in open_sites),
+                "existing_chargers": sum(s.existing_by_stage[year] for s in open_sites),
+                "new_chargers": sum(s.chargers_by_stage[year] - s.existing_by_stage[year] for s in open_sites),
+                "high_power_chargers": sum(s.high_power_by_stage[year] for s in open_sites),
                 "power_kw": sum(s.power_kw_by_stage[year] for s in open_sites),
+                "capex_cny": sum(s.capex_cny_by_stage[year] for s in self.sites),
+                "capex_pv_cny": sum(s.capex_cny_by_stage[year] for s in self.sites)
+                * present_value_factor(year, years[0], sc.discount_rate),
                 "cost_cny": sum(s.cost_cny_by_stage[year] for s in open_sites),
                 "service_area_sides_with_station": sum(1 for s in open_sites if s.candidate.kind == "service_area"),
-                "towns_covered": sum(int(t.covered_by_stage[year]) for t in self.towns),
+                "towns_covered": len(covered),
                 "towns": len(self.towns),
-                "population_covered": sum(t.town.population for t in self.towns if t.covered_by_stage[year]),
-                "coverage_by_county": by_county,
+                "population_covered": sum(t.town.population or 0 for t in covered),
+                "towns_covered_population_unknown": sum(1 for t in covered if t.town.population is None),
+                "coverage_by_county": {k: {"towns": v["towns"], "covered": v["covered"]}
+                                       for k, v in towns_by_county.items()},
+                "by_county": dict(sorted(counties.items())),
             }
+        solve = self.solve
+        phases = [] if self.model is None else [
+            {"phase": name, "status": r.status, "objective": r.objective, "bound": r.bound, "gap": r.gap,
+             "solve_time_s": r.solve_time_s} for name, r in self.model.phases]
         return {
             "stages": stages,
+            "present_value_cny": None if self.model is None else self.model.present_value_cny,
+            "capex_total_cny": sum(sum(s.capex_cny_by_stage.values()) for s in self.sites),
+            "discount_rate": sc.discount_rate,
+            "price_base_year": years[0],
+            "budget_cny": sc.budget_cny,
+            "clause_22": self.clause_22(),
             "corridor_windows": len(self.windows),
+            "depots_not_sited": [
+                {"depot_id": d.depot_id, "name": d.name, "lon": d.lon, "lat": d.lat,
+                 "distance_km": d.distance_km, "reason": d.reason}
+                for d in self.unsited_depots
+            ],
+            "existing_not_sited": list(self.existing_not_sited),
             "solver": {
-                "status": self.solve.status,
-                "objective_cny": self.solve.objective,
-                "bound_cny": self.solve.bound,
-                "gap": self.solve.gap,
-                "solver": self.solve.solver,
-                "solve_time_s": self.solve.solve_time_s,
+                "status": solve.status,
+                "objective_cny": solve.objective,
+                "bound_cny": solve.bound,
+                "gap": solve.gap,
+                "solver": solve.solver,
+                "solve_time_s": solve.solve_time_s,
+                "phases": phases,
+                "variables": None if self.model is None else self.model.variables,
+                "constraints": None if self.model is None else self.model.constraints,
             },
             "timings_s": dict(self.timings_s),
         }
+
+    def clause_22(self) -> list[dict[str, Any]]:
+        """Per active service-area side: what exists by the first stage, whether it is a fast-charging
+        station already (clause 22 of 汕府〔2023〕31号: every expressway service area has one by 2025;
+        a station is at least ``min_chargers_per_station`` chargers, GB/T 50966-2024), and what the
+        first stage adds."""
+        first = self.scenario.stage_years[0]
+        minimum = self.scenario.norms.min_chargers_per_station
+        out = []
+        for s in self.sites:
+            c = s.candidate
+            if c.kind != "service_area":
+                continue
+            have = s.existing_by_stage[first]
+            out.append({
+                "site_id": c.site_id, "name": c.name, "service_area_id": c.service_area_id, "side": c.side,
+                "existing_chargers": have, "meets_clause_22_today": have >= minimum,
+                f"chargers_{first}": s.chargers_by_stage[first],
+                f"missing_chargers_{first}": s.chargers_by_stage[first] - have,
+            })
+        return out
 
 
 def _count(items: Iterable[CandidateKind]) -> dict[str, int]:
@@ -140,7 +256,182 @@ def _count(items: Iterable[CandidateKind]) -> dict[str, int]:
 
 
 # --------------------------------------------------------------------------------------------------
-# The model
+# From a network to the model's inputs
+# --------------------------------------------------------------------------------------------------
+
+
+def local_road_reach(graph: Any, sources: Sequence[Any], targets: Sequence[Any], *, max_s: float,
+                     chunk: int = 128) -> sparse.csr_matrix:
+    """Drive times (s) from each source to the targets within ``max_s`` over roads other than expressways.
+
+    Sparse: bounded Dijkstra per chunk of sources, keeping only target columns within the limit
+    (a zero drive time is stored as 1e-9 s so that it is not mistaken for "out of reach").
+    """
+    nodes = list(graph.nodes)
+    index = {n: i for i, n in enumerate(nodes)}
+    rows, cols, vals = [], [], []
+    for u, v, d in graph.edges(data=True):
+        h = d.get("highway")
+        h = h[0] if isinstance(h, list) and h else h
+        if h in EXPRESSWAY:
+            continue
+        rows.append(index[u])
+        cols.append(index[v])
+        vals.append(max(float(d["travel_time"]), 1e-9))
+    n = len(nodes)
+    matrix = sparse.csr_matrix((n, n))
+    if vals:  # parallel edges: keep the cheapest (a plain CSR build would sum them)
+        r, c, w = np.asarray(rows), np.asarray(cols), np.asarray(vals)
+        order = np.lexsort((w, c, r))
+        r, c, w = r[order], c[order], w[order]
+        keep = np.ones(len(r), dtype=bool)
+        keep[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
+        matrix = sparse.csr_matrix((w[keep], (r[keep], c[keep])), shape=(n, n))
+    src = np.array([index[s] for s in sources], dtype=np.int64)
+    tgt = np.array([index[t] for t in targets], dtype=np.int64)
+    blocks_r, blocks_c, blocks_w = [], [], []
+    if len(tgt):
+        for start in range(0, len(src), chunk):
+            dist = csgraph.dijkstra(matrix, directed=True, indices=src[start:start + chunk], limit=max_s)[:, tgt]
+            r, c = np.nonzero(dist <= max_s)
+            blocks_r.append(r + start)
+            blocks_c.append(c)
+            blocks_w.append(np.maximum(dist[r, c], 1e-9))
+    if not blocks_r:
+        return sparse.csr_matrix((len(sources), len(targets)))
+    return sparse.csr_matrix((np.concatenate(blocks_w), (np.concatenate(blocks_r), np.concatenate(blocks_c))),
+                             shape=(len(sources), len(targets)))
+
+
+def county_areas(network: RoadNetwork) -> tuple[list[tuple[str, Any]], dict[str, str]]:
+    """County polygons ``(code, geometry)`` and names of the admin boundaries shipped with the network."""
+    from planner import config
+    from planner.network.places import county_polygons
+
+    path = config.shipped_admin_boundaries(network.source) if network.source else None
+    if path is None or not path.is_file():
+        return [], {}
+    names = {}
+    for f in json.loads(path.read_text(encoding="utf-8")).get("features", []):
+        p = f.get("properties") or {}
+        if p.get("level") == "county":
+            names[str(p.get("adcode"))] = str(p.get("name"))
+    return county_polygons(path), names
+
+
+def _county_of(polygons: list[tuple[str, Any]], lon: float, lat: float) -> str | None:
+    from shapely.geometry import Point
+
+    pt = Point(lon, lat)
+    return next((code for code, poly in polygons if poly.intersects(pt)), None)
+
+
+def town_demand(scenario: Scenario, towns: Sequence[Town]) -> list[DemandPoint]:
+    """The default demand: each town's residents' peak-hour fast-charging arrivals (0 where population is unknown)."""
+    return [
+        DemandPoint(demand_id=f"town:{t.town_id}", name=t.name, lon=t.lon, lat=t.lat, node=t.node,
+                    arrivals_by_year={y: town_arrivals_per_hour(scenario, t.population or 0, y)
+                                      for y in scenario.stage_years},
+                    people=t.population, county_code=t.county_code)
+        for t in towns
+    ]
+
+
+def _directions_passing(network: RoadNetwork) -> dict[Any, set[tuple[str, str]]]:
+    """Per motorway node, the carriageways (ref, direction) through it."""
+    out: dict[Any, set[tuple[str, str]]] = {}
+    for chain in corridors(network.graph):
+        for n in chain.nodes:
+            out.setdefault(n, set()).add((chain.ref, chain.direction))
+    return out
+
+
+def model_input(
+    scenario: Scenario,
+    cands: Sequence[Candidate],
+    demand: Sequence[DemandPoint],
+    reach: sparse.csr_matrix,
+    public_index: Sequence[int],
+    windows: Sequence[CorridorWindow],
+    existing: Mapping[str, ExistingCapacity],
+    carriageways: Mapping[Any, set[tuple[str, str]]],
+) -> ModelInput:
+    """The MILP's numbers for this scenario: classes, sites (floors, own traffic, existing), demands, windows."""
+    years = scenario.stage_years
+    norms, costs = scenario.norms, scenario.costs
+    classes = {
+        STANDARD: ChargerClass(STANDARD, norms.dc_power_kw, costs.dc_charger_cny, norms.session_minutes(norms.dc_power_kw)),
+        HIGH_POWER: ChargerClass(HIGH_POWER, norms.high_power_kw, costs.high_power_charger_cny,
+                                 norms.session_minutes(norms.high_power_kw)),
+        DEPOT: ChargerClass(DEPOT, scenario.depot_power_kw, costs.depot_charger_cny, None),
+    }
+    sites = []
+    for c in cands:
+        e = existing.get(c.site_id)
+        by_stage: list[dict[str, int]] = []
+        kw: list[float] = []
+        for y in years:
+            there = e is not None and (e.commissioned_year is None or e.commissioned_year <= y)
+            if not there:
+                by_stage.append({})
+                kw.append(0.0)
+            elif c.kind == "depot":
+                by_stage.append({DEPOT: e.chargers})
+                kw.append(e.power_kw)
+            else:
+                by_stage.append({STANDARD: e.chargers - e.high_power_chargers, HIGH_POWER: e.high_power_chargers})
+                kw.append(e.power_kw)
+        if c.kind == "depot":
+            sites.append(SiteInput(
+                site_id=c.site_id, classes=(DEPOT,), fixed_cost_cny=costs.site_fixed_cny * 0.25,
+                floor_by_stage=tuple(depot_chargers(scenario, c) for _ in years), existing_by_stage=tuple(by_stage),
+                existing_power_kw_by_stage=tuple(kw), mandatory=True, grid_kw=c.grid_capacity_kw))
+            continue
+        floor = norms.min_chargers_per_station
+        if c.kind == "service_area" and c.parking_spaces:
+            floor = max(floor, int(np.ceil(norms.service_area_parking_share * c.parking_spaces - 1e-9)))
+        if c.kind == "service_area":
+            ways = 1
+        else:
+            ways = len(set().union(*(carriageways.get(n, set()) for n in c.corridor_nodes))) if c.corridor_nodes else 0
+        base = tuple(ways * service_area_arrivals_per_hour(scenario, y) for y in years)
+        sites.append(SiteInput(
+            site_id=c.site_id, classes=(STANDARD, HIGH_POWER), fixed_cost_cny=costs.site_fixed_cny,
+            floor_by_stage=tuple(floor for _ in years), base_arrivals_by_stage=base,
+            existing_by_stage=tuple(by_stage), existing_power_kw_by_stage=tuple(kw),
+            mandatory=c.kind == "service_area", grid_kw=c.grid_capacity_kw, high_power_class=HIGH_POWER,
+            high_power_share=norms.high_power_share))
+    index = {c.site_id: j for j, c in enumerate(cands)}
+    demands = []
+    start = scenario.town_coverage_from
+    for i, d in enumerate(demand):
+        row = reach.getrow(i)
+        demands.append(DemandInput(
+            demand_id=f"{d.name} ({d.demand_id})", arrivals_by_stage=tuple(d.arrivals_by_year.get(y, 0.0) for y in years),
+            sites=tuple(sorted(int(public_index[k]) for k in row.indices)),
+            required_by_stage=tuple(start is not None and y >= start for y in years), people=d.people))
+    win = tuple(tuple(sorted(index[s] for s in w.candidates if s in index)) for w in windows)
+    names = tuple(
+        f"{w.describe(scenario.range_margin_km)}: no candidate site on this stretch, so the "
+        f"{scenario.range_margin_km:g} km range margin cannot be kept (add interchange or service-area "
+        "candidates, or raise the range margin)" if not w.candidates else w.describe(scenario.range_margin_km)
+        for w in windows)
+    inp = ModelInput(
+        years=years, classes=classes, sites=tuple(sites), demands=tuple(demands), windows=win, window_names=names,
+        max_wait_probability=norms.max_wait_probability, grid_diversity_factor=norms.grid_diversity_factor,
+        discount_rate=scenario.discount_rate, budget_cny=scenario.budget_cny,
+        site_names=tuple(c.name for c in cands))
+    # Reduction before the MIP: a dominated site is kept out of every reach set and window (never chosen).
+    gone = dominated_sites(inp)
+    if gone:
+        inp = replace(inp, demands=tuple(replace(d, sites=tuple(j for j in d.sites if j not in gone))
+                                         for d in inp.demands),
+                      windows=tuple(tuple(j for j in w if j not in gone) for w in inp.windows))
+    return inp
+
+
+# --------------------------------------------------------------------------------------------------
+# The plan
 # --------------------------------------------------------------------------------------------------
 
 
@@ -149,276 +440,104 @@ def plan_sites(
     *,
     scenario: Scenario | None = None,
     depots: Sequence[Depot] = (),
+    existing: Mapping[str, ExistingCapacity] = {},  # noqa: B006 - read only
+    extra_candidates: Sequence[Candidate] = (),
+    demand: Sequence[DemandPoint] | None = None,
     progress: ProgressCallback = silent,
 ) -> PlanResult:
     """Site and size fast chargers on ``network`` for every stage of ``scenario``.
 
-    ``depots`` are the fleet depots to equip (from the fleet records). Raises ``InfeasibleError``
-    naming each requirement that cannot be met, and where, and ``NoPlanInTimeError`` when the solver
-    finds no plan within the scenario's time limit.
+    ``depots`` are the fleet depots to equip (from the fleet records); ``existing`` the chargers already
+    at candidate sites (by ``site_id``), sunk capacity; ``extra_candidates`` sites beyond the network's
+    own (e.g. where an existing charger matches no candidate); ``demand`` replaces the towns' default
+    demand (``town_demand``). Raises ``InfeasibleError`` naming each requirement that cannot be met,
+    and where, and ``NoPlanInTimeError`` when the solver finds no plan within the time limit.
     """
     scenario = scenario or Scenario()
     timer = StepTimer(total=3, callback=progress)
     with timer.step("candidates, towns and corridor windows"):
+        depots, unsited_depots = depots_within_reach(network, depots)
         cands = candidates_from_network(network, kinds=scenario.candidate_kinds,
                                         corridor_access_km=scenario.corridor_access_km, depots=depots)
+        cands += [c for c in extra_candidates if c.site_id not in {x.site_id for x in cands}]
         towns = towns_from_network(network)
+        points = town_demand(scenario, towns) if demand is None else list(demand)
         windows = corridor_windows(network.graph, cands, range_margin_km=scenario.range_margin_km)
-    with timer.step("drive times from towns to public candidates"):
-        public = [c for c in cands if c.public]
-        csr = to_csr(network.graph, weight="travel_time")
-        minutes = (
-            costs_from(csr, [t.node for t in towns], [c.node for c in public], limit=scenario.drive_time_min * 60)
-            / 60.0
-        )
-    with timer.step("model build, solve and sizing"):
-        sites, coverage, solve = _solve_within_budget(scenario, cands, towns, windows, public, minutes)
-    return PlanResult(scenario, tuple(sites), tuple(coverage), tuple(windows), solve, dict(timer.timings_s))
+        polygons, county_names = county_areas(network)
+    with timer.step("drive times over local roads from towns to public candidates"):
+        public_index = [j for j, c in enumerate(cands) if c.public]
+        reach = local_road_reach(network.graph, [d.node for d in points], [cands[j].node for j in public_index],
+                                 max_s=scenario.drive_time_min * 60.0)
+    with timer.step("model build and solve"):
+        inp = model_input(scenario, cands, points, reach, public_index, windows, existing,
+                          _directions_passing(network))
+        sol = solve_model(inp, scenario.solver)
+    if sol.solve.status != "optimal":
+        logger.warning("the plan is not proven optimal: %s", sol.solve.describe())
+    sites, coverage = _results(scenario, cands, towns, points, reach, public_index, inp, sol, polygons, county_names)
+    return PlanResult(scenario, tuple(sites), tuple(coverage), tuple(windows), sol.solve, dict(timer.timings_s),
+                      unsited_depots=tuple(unsited_depots), model=sol,
+                      existing_not_sited=tuple(sorted(set(existing) - {c.site_id for c in cands})),
+                      existing=dict(existing), county_names=county_names)
 
 
-#: Re-solves allowed when sizing for town demand pushes the final-stage cost over the budget.
-BUDGET_ROUNDS = 6
-
-
-def _solve_within_budget(
-    scenario: Scenario,
-    cands: Sequence[Candidate],
-    towns: Sequence[Town],
-    windows: Sequence[CorridorWindow],
-    public: Sequence[Candidate],
-    minutes: np.ndarray,
-) -> tuple[list[SitePlan], list[TownCoverage], SolveResult]:
-    """Solve, then size; under a budget, tighten the model's budget until the sized plan fits in it.
-
-    The model prices each site at its minimum charger count; town demand assigned afterwards can add
-    chargers, so the budget the model sees is lowered by the overrun and the model solved again.
-    """
-    final = scenario.stage_years[-1]
-    model_budget = scenario.budget_cny
-    spent = 0.0
-    for _ in range(BUDGET_ROUNDS):
-        try:
-            open_stage, solve = _solve_model(scenario, model_budget, cands, towns, windows, public, minutes)
-        except InfeasibleError:
-            if model_budget == scenario.budget_cny:
-                raise
-            break  # the tightened budget no longer fits: say so with the planner's own budget below
-        sites, coverage = _size_and_cover(scenario, cands, towns, public, minutes, open_stage)
-        if scenario.budget_cny is None or model_budget is None:
-            return sites, coverage, solve
-        spent = sum(s.cost_cny_by_stage[final] for s in sites)
-        if spent <= scenario.budget_cny + 1e-6:
-            return sites, coverage, solve
-        model_budget -= spent - scenario.budget_cny
-    raise InfeasibleError(
-        "No plan fits the budget once sites are sized for the demand they serve",
-        [(f"budget {scenario.budget_cny:,.0f} CNY: the last sized plan cost {spent:,.0f} CNY in {final}; "
-          "raise the budget or the drive-time threshold")],
-    )
-
-
-def _prechecks(
-    scenario: Scenario,
-    budget_cny: float | None,
-    cands: Sequence[Candidate],
-    towns: Sequence[Town],
-    windows: Sequence[CorridorWindow],
-    covering: np.ndarray,
-) -> None:
-    """Requirements that no choice of sites can meet, in a planner's words."""
-    reasons: list[str] = []
-    for cand in cands:
-        cap = max_chargers(scenario, cand)
-        if cand.kind not in ("service_area", "depot") or cap is None:
-            continue
-        # Demand grows with the EV share, so a mandatory station may outgrow its grid in a later stage.
-        for year in scenario.stage_years:
-            need = minimum_chargers(scenario, cand, year)
-            if cap < need:
-                reasons.append(
-                    f"{cand.name} in {year}: grid capacity {cand.grid_capacity_kw:.0f} kW < "
-                    f"{power_kw(scenario, cand, need):.0f} kW needed for {need} chargers"
-                )
-                break
-    for w in windows:
-        if not w.candidates:
-            reasons.append(
-                f"{w.describe(scenario.range_margin_km)}: no candidate site on this stretch, so the "
-                f"{scenario.range_margin_km:g} km range margin cannot be kept (add interchange or "
-                "service-area candidates, or raise the range margin)"
-            )
-    if scenario.town_coverage_from is not None and budget_cny is None and towns:
-        for i in np.flatnonzero(~covering.any(axis=1)):
-            reasons.append(
-                f"town {towns[i].name}: no public candidate within {scenario.drive_time_min:g} min drive "
-                "(add candidates near it or raise the drive-time threshold)"
-            )
-    if reasons:
-        raise InfeasibleError("The plan's requirements cannot all be met", reasons)
-
-
-def _solve_model(
-    scenario: Scenario,
-    budget_cny: float | None,
-    cands: Sequence[Candidate],
-    towns: Sequence[Town],
-    windows: Sequence[CorridorWindow],
-    public: Sequence[Candidate],
-    minutes: np.ndarray,
-) -> tuple[dict[str, int], SolveResult]:
-    """Build and solve the nested multi-stage model; returns the first stage year of each open site.
-
-    ``budget_cny`` caps the final stage's cost at minimum charger counts (the scenario's budget, or
-    a tightened one); None requires every town instead.
-    """
-    covering = np.isfinite(minutes) & (minutes <= scenario.drive_time_min)
-    _prechecks(scenario, budget_cny, cands, towns, windows, covering)
+def _results(scenario: Scenario, cands: Sequence[Candidate], towns: Sequence[Town], points: Sequence[DemandPoint],
+             reach: sparse.csr_matrix, public_index: Sequence[int], inp: ModelInput, sol: ModelSolution,
+             polygons: list[tuple[str, Any]], county_names: Mapping[str, str]
+             ) -> tuple[list[SitePlan], list[TownCoverage]]:
     years = scenario.stage_years
-    final = years[-1]
-    prob = pulp.LpProblem("evplan_siting", pulp.LpMinimize)
-    y = {(c.site_id, t): model_variable(prob, f"open_{j}_{t}", 0, 1, pulp.LpBinary)
-         for j, c in enumerate(cands) for t in years}
-    by_id = {c.site_id: c for c in cands}
-    objective = pulp.LpAffineExpression()
-    for c in cands:
-        for k, t in enumerate(years):
-            need = minimum_chargers(scenario, c, t)
-            # Cost of holding the site in stage t; summing over stages favours opening late.
-            objective += cost_cny(scenario, c, need) * y[c.site_id, t]
-            if k:
-                prob += y[c.site_id, years[k - 1]] <= y[c.site_id, t], f"nest_{c.site_id}_{t}"
-            if c.kind in ("service_area", "depot"):
-                prob += y[c.site_id, t] == 1, f"mandatory_{c.site_id}_{t}"
-            cap = max_chargers(scenario, c)
-            if cap is not None and cap < need:
-                prob += y[c.site_id, t] == 0, f"grid_{c.site_id}_{t}"
-    for w_i, w in enumerate(windows):
-        for t in years:
-            prob += pulp.LpAffineExpression([(y[s, t], 1) for s in w.candidates]) >= 1, f"corridor_{w_i}_{t}"
-    z: dict[tuple[int, int], pulp.LpVariable] = {}
-    for t in years:
-        if scenario.town_coverage_from is None or t < scenario.town_coverage_from:
+    served_names: dict[tuple[int, int], list[str]] = {}
+    for i, d in enumerate(points):
+        for t in range(len(years)):
+            for j in sol.assignment[i][t]:
+                served_names.setdefault((j, t), []).append(d.name)
+    sites: list[SitePlan] = []
+    for j, (c, s) in enumerate(zip(cands, sol.sites, strict=True)):
+        if not any(s.open_by_stage):
             continue
-        for i, town in enumerate(towns):
-            reach = [public[j].site_id for j in np.flatnonzero(covering[i])]
-            cover = pulp.LpAffineExpression([(y[s, t], 1) for s in reach])
-            if budget_cny is None:
-                prob += cover >= 1, f"town_{i}_{t}"
-            else:
-                z[i, t] = model_variable(prob, f"covered_{i}_{t}", 0, 1, pulp.LpBinary)
-                prob += z[i, t] <= cover, f"town_{i}_{t}"
-    if budget_cny is not None:
-        spend = pulp.LpAffineExpression(
-            [(y[c.site_id, final], cost_cny(scenario, c, minimum_chargers(scenario, c, final))) for c in cands]
-        )
-        prob += spend <= budget_cny, "budget"
-        # Lexicographic in one objective: people covered first, cost as the tie-breaker.
-        total_cost = sum(cost_cny(scenario, c, minimum_chargers(scenario, c, final)) for c in cands) * len(years)
-        weight = 10.0 * (total_cost + 1.0)
-        objective += pulp.LpAffineExpression([(v, -weight * max(towns[i].population, 1)) for (i, _), v in z.items()])
-    prob += objective
-    result = solve_problem(prob, scenario.solver)
-    if result.status == "infeasible":
-        reasons = []
-        if budget_cny is not None:
-            mandatory = sum(
-                cost_cny(scenario, c, minimum_chargers(scenario, c, final))
-                for c in cands
-                if c.kind in ("service_area", "depot")
-            )
-            reasons.append(
-                f"budget {budget_cny:,.0f} CNY is below the cost of the mandatory service-area and depot "
-                f"stations and corridor chargers (service areas and depots alone: {mandatory:,.0f} CNY)"
-            )
-        raise InfeasibleError("The solver proved that no plan meets every requirement", reasons)
-    if not result.has_solution:
-        limit = scenario.solver.time_limit_s
-        raise NoPlanInTimeError(
-            f"{result.solver} found no plan within the time limit of {'no' if limit is None else f'{limit:g}'} s "
-            f"(status {result.status}); raise the time limit (time_limit_s) or relax the MIP gap (mip_gap)"
-        )
-    first_stage: dict[str, int] = {}
-    for c in cands:
-        for t in years:
-            if (y[c.site_id, t].value() or 0) > 0.5:
-                first_stage[c.site_id] = t
-                break
-    assert set(first_stage) <= set(by_id)
-    return first_stage, result
-
-
-def _size_and_cover(
-    scenario: Scenario,
-    cands: Sequence[Candidate],
-    towns: Sequence[Town],
-    public: Sequence[Candidate],
-    minutes: np.ndarray,
-    first_stage: dict[str, int],
-) -> tuple[list[SitePlan], list[TownCoverage]]:
-    """Assign each town to its nearest open public charger, size every site, and record coverage."""
-    years = scenario.stage_years
-    by_id = {c.site_id: c for c in cands}
-    public_index = {c.site_id: j for j, c in enumerate(public)}
-    town_arrivals: dict[tuple[str, int], float] = {}
-    towns_served: dict[str, set[str]] = {}
+        first = next(years[t] for t in range(len(years)) if s.open_by_stage[t])
+        cum, spent = {}, 0.0
+        for t, y in enumerate(years):
+            spent += s.capex_by_stage[t]
+            cum[y] = spent
+        code = _county_of(polygons, c.lon, c.lat) if polygons else None
+        site = inp.sites[j]
+        sites.append(SitePlan(
+            candidate=c, first_stage=first,
+            chargers_by_stage={y: sum(s.chargers_by_stage[t].values()) for t, y in enumerate(years)},
+            high_power_by_stage={y: s.chargers_by_stage[t].get(HIGH_POWER, 0) for t, y in enumerate(years)},
+            existing_by_stage={y: sum(site.existing_by_stage[t].values()) if site.existing_by_stage else 0
+                               for t, y in enumerate(years)},
+            power_kw_by_stage={y: s.power_kw_by_stage[t] for t, y in enumerate(years)},
+            capex_cny_by_stage={y: s.capex_by_stage[t] for t, y in enumerate(years)},
+            cost_cny_by_stage=cum,
+            peak_arrivals_per_hour_by_stage={y: round(s.arrivals_by_stage[t], 3) for t, y in enumerate(years)},
+            corridor_arrivals_per_hour_by_stage={y: round(site.base(t) if s.open_by_stage[t] else 0.0, 3)
+                                                 for t, y in enumerate(years)},
+            capacity_arrivals_per_hour_by_stage={y: round(s.capacity_by_stage[t], 3) for t, y in enumerate(years)},
+            towns_served_by_stage={y: tuple(sorted(served_names.get((j, t), ()))) for t, y in enumerate(years)},
+            county_code=code, county_name=county_names.get(code) if code else None,
+        ))
+    by_point = {d.demand_id: i for i, d in enumerate(points)}
     coverage: list[TownCoverage] = []
-    for i, town in enumerate(towns):
+    for town in towns:
+        i = by_point.get(f"town:{town.town_id}")
         mins: dict[int, float | None] = {}
         covered: dict[int, bool] = {}
-        for t in years:
-            open_js = [public_index[s] for s, y0 in first_stage.items() if y0 <= t and s in public_index]
-            best = None
-            if open_js:
-                row = minutes[i, open_js]
-                k = int(np.argmin(row))
-                if np.isfinite(row[k]):
-                    best = public[open_js[k]].site_id
-                    mins[t] = round(float(row[k]), 2)
-            mins.setdefault(t, None)
-            covered[t] = mins[t] is not None and mins[t] <= scenario.drive_time_min
-            if best is not None and covered[t]:
-                key = (best, t)
-                town_arrivals[key] = town_arrivals.get(key, 0.0) + town_arrivals_per_hour(scenario, town.population, t)
-                towns_served.setdefault(best, set()).add(town.name)
-        coverage.append(TownCoverage(town, mins, covered))
-
-    sites: list[SitePlan] = []
-    reasons: list[str] = []
-    for site_id, y0 in sorted(first_stage.items(), key=lambda kv: (kv[1], kv[0])):
-        cand = by_id[site_id]
-        chargers: dict[int, int] = {}
+        served_by: dict[int, tuple[str, ...]] = {}
         arrivals: dict[int, float] = {}
-        previous = 0
-        for t in years:
-            if t < y0:
-                chargers[t], arrivals[t] = 0, 0.0
-                continue
-            need = minimum_chargers(scenario, cand, t)
-            extra = town_arrivals.get((site_id, t), 0.0)
-            base = service_area_arrivals_per_hour(scenario, t) if cand.kind == "service_area" else 0.0
-            arrivals[t] = round(base + extra, 3)
-            if extra > 0:
-                need = max(need, chargers_for_wait(base + extra, scenario.norms.session_minutes(),
-                                                   scenario.norms.max_wait_probability))
-            need = max(need, previous)  # nested: chargers built stay
-            cap = max_chargers(scenario, cand)
-            if cap is not None and need > cap:
-                reasons.append(
-                    f"{cand.name} in {t}: grid capacity {cand.grid_capacity_kw:.0f} kW < "
-                    f"{power_kw(scenario, cand, need):.0f} kW needed for {need} chargers"
-                )
-            chargers[t] = previous = need
-        sites.append(
-            SitePlan(
-                candidate=cand,
-                first_stage=y0,
-                chargers_by_stage=chargers,
-                power_kw_by_stage={t: power_kw(scenario, cand, n) for t, n in chargers.items()},
-                cost_cny_by_stage={t: cost_cny(scenario, cand, n) for t, n in chargers.items()},
-                peak_arrivals_per_hour_by_stage=arrivals,
-                towns_served=tuple(sorted(towns_served.get(site_id, ()))),
-            )
-        )
-    if reasons:
-        raise InfeasibleError("Sized sites exceed their grid capacity", reasons)
+        for t, y in enumerate(years):
+            best = None
+            if i is not None:
+                row = reach.getrow(i)
+                for k, sec in zip(row.indices, row.data):
+                    j = public_index[k]
+                    if sol.sites[j].open_by_stage[t] and (best is None or sec < best):
+                        best = float(sec)
+            mins[y] = None if best is None else round(best / 60.0, 2)
+            covered[y] = i is not None and sol.served[i][t]
+            served_by[y] = tuple(sorted(cands[j].site_id for j in sol.assignment[i][t])) if i is not None else ()
+            arrivals[y] = round(sum(sol.assignment[i][t].values()), 4) if i is not None else 0.0
+        coverage.append(TownCoverage(town, mins, covered, served_by, arrivals,
+                                     county_names.get(town.county_code) if town.county_code else None))
     return sites, coverage

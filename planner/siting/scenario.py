@@ -10,6 +10,7 @@ option as the user spelled it (``--drive-time-min`` on the command line, ``drive
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -54,8 +55,8 @@ class Scenario:
     drive_time_min: float = 30.0
     #: First stage year in which towns must be covered (None: never required).
     town_coverage_from: int | None = config.PLAN_TOWN_COVERAGE_FROM
-    #: Total capital budget for the final stage, CNY; with a budget, towns are covered as far as it
-    #: allows (most people first) instead of all being required.
+    #: Total capital budget over all stages (undiscounted), CNY; with a budget, towns are served as far
+    #: as it allows in the final stage (most people first) instead of all being required.
     budget_cny: float | None = None
     candidate_kinds: tuple[CandidateKind, ...] = CANDIDATE_KINDS
     #: Interchange and fuel/parking sites this close to a motorway node count for its corridor, km.
@@ -63,10 +64,17 @@ class Scenario:
     norms: ChargerNorms = field(default_factory=ChargerNorms)
     costs: CostAssumptions = field(default_factory=CostAssumptions)
     demand: DemandAssumptions = field(default_factory=DemandAssumptions)
+    #: Real discount rate for the present value of the stages' capital spending, per year, to the first
+    #: stage year. 0.08: the social discount rate of China's official project-appraisal parameters
+    #: (《建设项目经济评价方法与参数》, 3rd edition, 2006).
+    discount_rate: float = 0.08
     #: Depot charger power, kW, and the overnight window in which fleets charge, hours.
     depot_power_kw: float = 60.0
     depot_window_h: float = 8.0
-    solver: SolverOptions = field(default_factory=SolverOptions)
+    #: A plan within 0.5 % of the proven bound counts as optimal: the sizing MILP (Erlang-C capacity in
+    #: unary binaries) closes the last fraction of a percent slowly, and each site is re-sized exactly
+    #: afterwards (``model._polish``), so the tolerance never leaves a charger its demand does not need.
+    solver: SolverOptions = field(default_factory=lambda: SolverOptions(mip_gap=0.005))
 
     def __post_init__(self) -> None:
         check_options(options_of(self))
@@ -231,8 +239,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("town_coverage_from", "year", "year", "first stage year in which every town must be covered",
            low=FIRST_YEAR, high=LAST_YEAR, optional=True, metavar="YEAR|none"),
     Option("budget_cny", "number", "CNY",
-           "capital budget for the final stage; towns are then covered as far as it allows (most people first)",
+           "capital budget: all stages' spending together (undiscounted); the plan then serves the most people it "
+           "can in the final stage, after the mandatory sites",
            low=0, high=1e12, low_exclusive=True, optional=True, metavar="CNY|none"),
+    Option("discount_rate", "number", "fraction per year",
+           "real discount rate for the present value of each stage's capital spending (to the first stage year)",
+           low=0, high=0.5, metavar="RATE"),
     Option("candidate_kinds", "kinds", "", "candidate site kinds to use", choices=CANDIDATE_KINDS, metavar="KINDS",
            cli_aliases=("--candidates",)),
     Option("dc_power_kw", "number", "kW", "DC power per standard connector (120: the 2019 standard pile)",
@@ -244,6 +256,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("max_wait_probability", "number", "probability",
            "largest acceptable chance that an EV arriving at the peak hour waits (Erlang C)",
            part="norms", low=0.01, high=0.5, metavar="P"),
+    Option("grid_diversity_factor", "number", "fraction",
+           "coincident peak of a site's chargers as a share of their installed power, against its grid capacity",
+           part="norms", low=0.1, high=1, metavar="F"),
     Option("solver", "choice", "", "MILP solver", part="solver", choices=SOLVERS, metavar="NAME"),
     Option("time_limit_s", "number", "seconds", "solver time limit", part="solver", low=0.1, high=3600, metavar="S"),
     Option("mip_gap", "number", "fraction",
@@ -321,11 +336,34 @@ def with_ev_shares(scenario: Scenario, shares: Mapping[int, float]) -> Scenario:
     return replace(scenario, demand=replace(scenario.demand, ev_share_by_year=dict(shares)))
 
 
+def options_from_file(path: str | os.PathLike[str]) -> OptionValues:
+    """The option values of a scenario file: TOML with ``OPTIONS`` names as keys (``budget_cny = 8e7``).
+
+    TOML has no null: ``"none"`` stands for it. Unknown names and bad values raise ``ScenarioError``
+    naming the file and the option; options the file leaves out are not in the result.
+    """
+    import tomllib
+
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read the scenario file ({exc.strerror or exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not a TOML scenario file ({exc})") from None
+    values = {k: None if isinstance(v, str) and v.lower() in ("none", "null") and OPTION_BY_NAME.get(k)
+              and OPTION_BY_NAME[k].optional else v for k, v in raw.items()}
+    try:
+        return check_options(values)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{path}: {exc}", option=exc.option) from None
+
+
 #: The defaults of every option (checked on construction, so they lie in range themselves).
 _DEFAULT_SCENARIO = Scenario()
 
 __all__ = [
     "FIRST_YEAR", "LAST_YEAR", "MAX_STAGES", "OPTIONS", "OPTION_BY_NAME", "Option", "OptionValue", "OptionValues",
-    "Scenario", "SolverName", "Spelling", "check_options", "options_of", "scenario_from_options", "spell_options",
+    "Scenario", "SolverName", "Spelling", "check_options", "options_from_file", "options_of", "scenario_from_options", "spell_options",
     "with_ev_shares",
 ]

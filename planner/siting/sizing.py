@@ -1,16 +1,14 @@
 """Every charger, power and cost rule: published norms, an Erlang-C (M/M/c) queue, grid limits, prices.
 
-A site's charger count is the largest of (i) the station minimum of GB/T 50966-2024, (ii) for an
-expressway service area, 10 % of its car parking spaces (national 2022 action plan for charging along
-highways), and (iii) the fewest chargers for which an arriving EV waits with probability at most
-``max_wait_probability`` at the peak hour, treating the site as an M/M/c queue (Erlang C); a depot
-gets the chargers that deliver its fleet's daily energy overnight. Peak-hour demand, installed power,
-the grid's limit and the capital cost of a site follow from the same assumptions, kept here in one
-place so that the model (``plan.py``) only chooses sites.
+The rules the model (``model.py``) chooses within: the station minimum of GB/T 50966-2024, 10 % of a
+service area's car spaces, the peak-hour arrivals ``n`` chargers of a power class serve at the target
+waiting probability (``max_arrivals_per_hour``, Erlang C), depot chargers for the fleet's overnight
+energy, installed and coincident (diversified) power against the grid, capital costs and discounting.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -40,6 +38,10 @@ class ChargerNorms:
     session_energy_kwh: float = 36.0
     #: Share of the rated power a session averages (ASSUMPTION: taper above ~80 % state of charge).
     power_utilisation: float = 0.75
+    #: Coincident peak of a site's chargers as a share of their installed power, for the grid limit
+    #: (ASSUMPTION: not every connector draws its rating at once; 0.8 is a common planning value for
+    #: public fast-charging sites; 1.0 checks the installed power itself).
+    grid_diversity_factor: float = 0.8
 
     def session_minutes(self, power_kw: float | None = None) -> float:
         """Mean minutes a session occupies a charger of ``power_kw`` (default: the DC power)."""
@@ -73,6 +75,38 @@ def chargers_for_wait(arrivals_per_hour: float, session_minutes: float, max_wait
     while erlang_c(c, load) > max_wait_probability:
         c += 1
     return c
+
+
+def max_arrivals_per_hour(servers: int, session_minutes: float, max_wait_probability: float) -> float:
+    """Most peak-hour arrivals ``servers`` chargers serve with Erlang-C waiting probability <= the target.
+
+    The inverse of ``chargers_for_wait``: ``chargers_for_wait(a) <= servers`` exactly when
+    ``a <= max_arrivals_per_hour(servers)``. Found by bisection on the offered load (Erlang C rises
+    with the load); the lower end of the bracket is returned, so the figure never overstates capacity.
+    """
+    return _max_arrivals(int(servers), float(session_minutes), float(max_wait_probability))
+
+
+@functools.lru_cache(maxsize=65536)
+def _max_arrivals(servers: int, session_minutes: float, p: float) -> float:
+    if servers <= 0:
+        return 0.0
+    lo, hi = 0.0, float(servers)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if erlang_c(servers, mid) <= p:
+            lo = mid
+        else:
+            hi = mid
+    rate = lo * 60.0 / session_minutes
+    while rate > 0 and erlang_c(servers, rate * session_minutes / 60.0) > p:  # undo round-off in the rescaling
+        rate = math.nextafter(rate, 0.0)
+    return rate
+
+
+def present_value_factor(year: int, base_year: int, discount_rate: float) -> float:
+    """Discount factor of spending in ``year`` at ``base_year`` prices: ``(1 + r) ** -(year - base_year)``."""
+    return (1.0 + discount_rate) ** -(year - base_year)
 
 
 def required_chargers(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -84,8 +85,9 @@ def indicators(
     county: Annotated[str | None, Query(pattern=r"^\d{6}$", description="6-digit county code, e.g. 441521.",
                                         examples=["441521"])] = None,
 ) -> dict[str, Any]:
-    result = planner_fleet.indicators(records.vehicles, records.activity, year=year, county=county)
-    return {**result.to_dict(), "records_source": state.fleet_source}
+    result = state.derived.get(records, ("indicators", year, county), lambda: planner_fleet.indicators(
+        records.vehicles, records.activity, year=year, county=county).to_dict())
+    return {**result, "records_source": state.fleet_source}
 
 
 @router.get(
@@ -102,4 +104,6 @@ def targets(
                                       description="Assessment year; default: the latest year in the records.")] = None,
 ) -> list[dict[str, Any]]:
     target_set = planner_fleet.targets_for(state.settings.fleet_dir, default=config.TARGETS_FILE)
-    return [a.to_dict() for a in planner_fleet.assess_targets(records, year=year, targets=target_set)]
+    stamp = Path(target_set.path).stat().st_mtime_ns  # an edited targets file is assessed anew
+    return state.derived.get(records, ("targets", year, target_set.path, stamp), lambda: [
+        a.to_dict() for a in planner_fleet.assess_targets(records, year=year, targets=target_set)])

@@ -1,0 +1,860 @@
+"""The siting MILP on abstract sites and demands: open, chargers per power class, who is served, by stage.
+
+``ModelInput`` holds numbers only (no network), built by ``plan.py`` or by a test; ``solve_model``
+builds the mixed-integer programme from sparse reach lists, solves it with ``solver.py`` and returns
+what the solver chose. The formulation is written out in ``solve_model``'s docstring.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from time import perf_counter
+
+import pulp
+
+from planner.errors import InfeasibleError, NoPlanInTimeError
+from planner.siting.sizing import chargers_for_wait, max_arrivals_per_hour, present_value_factor
+from planner.siting.solver import SolveResult, SolverOptions, model_variable, relative_gap, solve_problem
+
+
+@dataclass(frozen=True)
+class ChargerClass:
+    """A power class of charger: its power, unit cost and mean session (None: no queue, e.g. depots)."""
+
+    name: str
+    power_kw: float
+    unit_cost_cny: float
+    session_minutes: float | None
+
+
+@dataclass(frozen=True)
+class SiteInput:
+    """One candidate site, per stage where it varies (tuples aligned with ``ModelInput.years``)."""
+
+    site_id: str
+    #: Names of the charger classes the site may hold (keys of ``ModelInput.classes``).
+    classes: tuple[str, ...]
+    #: Civil works and connection, paid in the stage the site opens (0 for a site that exists).
+    fixed_cost_cny: float
+    #: Chargers (all classes) the site needs in each stage if open (station minimum, parking norm, depot fleet).
+    floor_by_stage: tuple[int, ...]
+    #: Peak-hour arrivals that come with the site itself when open (its side's or its corridor's stopping traffic).
+    base_arrivals_by_stage: tuple[float, ...] = ()
+    #: Chargers already there in each stage, per class (commissioned by then); sunk, never removed.
+    existing_by_stage: tuple[dict[str, int], ...] = ()
+    #: Installed power of those existing chargers, kW, per stage.
+    existing_power_kw_by_stage: tuple[float, ...] = ()
+    #: Open in every stage (a service-area side under clause 22, a fleet depot).
+    mandatory: bool = False
+    #: Grid connection, kW (None: unknown, so not limited); checked against the diversified power.
+    grid_kw: float | None = None
+    #: Class whose share of the *new* chargers is at least ``high_power_share`` (None: no such rule).
+    high_power_class: str | None = None
+    high_power_share: float = 0.0
+    #: Most chargers of each class the site can physically hold (None: unbounded).
+    max_by_class: dict[str, int] | None = None
+
+    def existing(self, t: int, k: str) -> int:
+        return self.existing_by_stage[t].get(k, 0) if self.existing_by_stage else 0
+
+    def existing_kw(self, t: int) -> float:
+        return self.existing_power_kw_by_stage[t] if self.existing_power_kw_by_stage else 0.0
+
+    def base(self, t: int) -> float:
+        return self.base_arrivals_by_stage[t] if self.base_arrivals_by_stage else 0.0
+
+    @property
+    def has_existing(self) -> bool:
+        return any(sum(e.values()) > 0 for e in self.existing_by_stage)
+
+
+@dataclass(frozen=True)
+class DemandInput:
+    """A demand point: peak-hour arrivals per stage, the sites that may serve it, and its weight (people)."""
+
+    demand_id: str
+    arrivals_by_stage: tuple[float, ...]
+    #: Indices into ``ModelInput.sites`` within its reach (sparse: only these pairs get a variable).
+    sites: tuple[int, ...]
+    #: Must be served in each stage (outside budget mode).
+    required_by_stage: tuple[bool, ...]
+    #: People it stands for (None: unknown); budget mode maximises the people served.
+    people: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """Everything ``solve_model`` needs; ``windows`` are the site sets of which each stage opens one."""
+
+    years: tuple[int, ...]
+    classes: dict[str, ChargerClass]
+    sites: tuple[SiteInput, ...]
+    demands: tuple[DemandInput, ...]
+    windows: tuple[tuple[int, ...], ...] = ()
+    #: Names of the windows for error messages (aligned with ``windows``; optional).
+    window_names: tuple[str, ...] = ()
+    max_wait_probability: float = 0.2
+    grid_diversity_factor: float = 1.0
+    discount_rate: float = 0.0
+    #: Total capital spending allowed over all stages, undiscounted (None: no budget, demands required).
+    budget_cny: float | None = None
+    #: Display names of sites for error messages (aligned with ``sites``; optional).
+    site_names: tuple[str, ...] = ()
+
+    def discount(self, t: int) -> float:
+        return present_value_factor(self.years[t], self.years[0], self.discount_rate)
+
+    def site_name(self, j: int) -> str:
+        return self.site_names[j] if self.site_names else self.sites[j].site_id
+
+
+@dataclass(frozen=True)
+class SiteSolution:
+    """What the solver chose for one site, per stage."""
+
+    open_by_stage: tuple[bool, ...]
+    #: Chargers per class (existing included) in each stage.
+    chargers_by_stage: tuple[dict[str, int], ...]
+    #: Capital spent at the site in each stage (new chargers, and the fixed cost when it opens), CNY.
+    capex_by_stage: tuple[float, ...]
+    #: Peak-hour arrivals the site serves in each stage: its own stopping traffic plus assigned demand.
+    arrivals_by_stage: tuple[float, ...]
+    #: Arrivals its chargers can serve at the target waiting probability.
+    capacity_by_stage: tuple[float, ...]
+    #: Installed power, kW (existing at their own power).
+    power_kw_by_stage: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class ModelSolution:
+    """The solved model: sites, assignments, costs and the solver's report of each phase."""
+
+    sites: tuple[SiteSolution, ...]
+    #: Per demand, per stage: the arrivals each site serves, ``{site index: arrivals per hour}``.
+    assignment: tuple[tuple[dict[int, float], ...], ...]
+    #: Per demand, per stage: whether it is served (all its arrivals, at sites in its reach).
+    served: tuple[tuple[bool, ...], ...]
+    capex_by_stage: tuple[float, ...]
+    present_value_cny: float
+    #: The solve that fixed the plan (the cost phase); ``phases`` lists every solve in order.
+    solve: SolveResult
+    phases: tuple[tuple[str, SolveResult], ...] = ()
+    #: Budget mode: the cheapest total spending meeting the mandatory requirements, when computed.
+    minimum_budget_cny: float | None = None
+    build_time_s: float = 0.0
+    variables: int = 0
+    constraints: int = 0
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Model:
+    prob: pulp.LpProblem
+    y: dict[tuple[int, int], pulp.LpVariable]
+    add: dict[tuple[int, str, int], pulp.LpVariable]
+    x: dict[tuple[int, int, int], pulp.LpVariable]
+    z: dict[tuple[int, int], pulp.LpVariable | int]
+    capex: list[pulp.LpAffineExpression]
+    pv: pulp.LpAffineExpression
+    upper: dict[tuple[int, str], int]
+    slack: dict[str, pulp.LpVariable] = field(default_factory=dict)
+    separable: dict[int, list[list[dict[str, int]] | None]] = field(default_factory=dict)
+
+
+def _mixed(inp: ModelInput, s: SiteInput) -> bool:
+    h = s.high_power_class
+    return (h in s.classes and len(s.classes) == 2 and s.high_power_share > 0
+            and all(inp.classes[k].session_minutes for k in s.classes))
+
+
+def mixed_capacity(inp: ModelInput, s: SiteInput, t: int, total: int) -> float:
+    """Capacity of ``total`` chargers at a two-class site in stage ``t``, the new ones split by the share rule.
+
+    New chargers are ``total`` less the existing ones, of which the share rounded up is high-power
+    (the model's rule); below the existing count the capacity is that of the existing chargers.
+    """
+    h = s.high_power_class
+    o = next(k for k in s.classes if k != h)
+    e_h, e_o = s.existing(t, h), s.existing(t, o)
+    new = max(total - e_h - e_o, 0)
+    if total < e_h + e_o:
+        return mixed_capacity(inp, s, t, e_h + e_o) if total > 0 else 0.0
+    new_h = math.ceil(s.high_power_share * new - 1e-9)
+    return site_capacity(inp, s, {h: e_h + new_h, o: e_o + new - new_h})
+
+
+def capacity_table(session_minutes: float, p: float, count: int) -> list[float]:
+    """``[max_arrivals_per_hour(m) for m in 0..count]`` for one class."""
+    return [max_arrivals_per_hour(m, session_minutes, p) for m in range(count + 1)]
+
+
+def _bounds(inp: ModelInput) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], int]]:
+    """Per site and class: an upper bound on chargers in any optimal plan, and the unary capacity length.
+
+    The capacity length ``M`` is the count at which the class alone serves every arrival that could ever
+    come to the site; capacity beyond it is never needed, so counting units only up to ``M`` is exact.
+    """
+    in_reach: dict[int, list[int]] = {}
+    for i, d in enumerate(inp.demands):
+        for j in d.sites:
+            in_reach.setdefault(j, []).append(i)
+    upper: dict[tuple[int, str], int] = {}
+    length: dict[tuple[int, str], int] = {}
+    p = inp.max_wait_probability
+    for j, s in enumerate(inp.sites):
+        potential = max(
+            (s.base(t) + sum(inp.demands[i].arrivals_by_stage[t] for i in in_reach.get(j, ())))
+            for t in range(len(inp.years))
+        )
+        floor = max(s.floor_by_stage) if s.floor_by_stage else 0
+        exist = {k: max(s.existing(t, k) for t in range(len(inp.years))) for k in s.classes}
+        for k in s.classes:
+            cls = inp.classes[k]
+            m = chargers_for_wait(potential, cls.session_minutes, p) if cls.session_minutes and potential > 0 else 0
+            length[j, k] = m
+        for k in s.classes:
+            if k == s.high_power_class:
+                continue
+            upper[j, k] = exist[k] + max(floor, length[j, k], 1)
+        if s.high_power_class in s.classes:
+            k = s.high_power_class
+            others = sum(upper[j, o] - exist[o] for o in s.classes if o != k)
+            share = s.high_power_share
+            forced = math.ceil(share / (1 - share) * others - 1e-9) if share < 1 else others
+            upper[j, k] = exist[k] + max(floor, length[j, k], forced, 1)
+        for k in s.classes:
+            cap = (s.max_by_class or {}).get(k)
+            if cap is not None:
+                upper[j, k] = max(min(upper[j, k], cap), exist[k])
+            length[j, k] = min(length[j, k], upper[j, k])
+    return upper, length
+
+
+def least_config(inp: ModelInput, s: SiteInput, t: int, base: float, length: int = 10_000) -> dict[str, int] | None:
+    """The cheapest chargers per class site ``s`` needs if open in stage ``t`` to serve ``base`` arrivals alone.
+
+    Meets the floor, the high-power share (at least, and at most rounded up, of the new chargers), the
+    queue and the grid; None when no count does. Enumerates the high-power count; for each, the fewest
+    standard chargers that serve the rest (sites of one class other than high-power, as the plan's).
+    """
+    p = inp.max_wait_probability
+    floor = max(s.floor_by_stage[t], 1)
+    h = s.high_power_class if s.high_power_class in s.classes else None
+    others = [k for k in s.classes if k != h]
+    if len(others) > 1:
+        return None
+    o = others[0] if others else None
+    best, best_key = None, None
+    cap_h = min((s.max_by_class or {}).get(h, length), length) if h else 0
+    cap_o = (s.max_by_class or {}).get(o, length) if o else 0
+    for n_h in range(s.existing(t, h) if h else 0, cap_h + 1):
+        have = max_arrivals_per_hour(n_h, inp.classes[h].session_minutes, p) if h and inp.classes[h].session_minutes else 0.0
+        n_o = s.existing(t, o) if o else 0
+        if o is not None:
+            rest = base - have
+            cls = inp.classes[o]
+            if rest > 1e-12:
+                if not cls.session_minutes:
+                    continue
+                n_o = max(n_o, chargers_for_wait(rest, cls.session_minutes, p))
+            n_o = max(n_o, floor - n_h)
+            if n_o > cap_o:
+                continue
+        elif have < base - 1e-12 or n_h < floor:
+            continue
+        if h is not None and o is not None:
+            share = s.high_power_share
+            new_h = n_h - s.existing(t, h)
+            # No more high-power than the share rounded up: standard chargers are added to match.
+            if share > 0:
+                n_o = max(n_o, s.existing(t, o) + math.ceil(((1 - share) * new_h - (1 - 1e-3)) / share - 1e-9))
+            new_o = n_o - s.existing(t, o)
+            if n_o > cap_o or new_h < share * (new_h + new_o) - 1e-9:
+                continue
+        counts = {k: n for k, n in ((h, n_h), (o, n_o)) if k is not None}
+        kw = s.existing_kw(t) + sum(inp.classes[k].power_kw * (n - s.existing(t, k)) for k, n in counts.items())
+        if s.grid_kw is not None and inp.grid_diversity_factor * kw > s.grid_kw + 1e-9:
+            continue
+        key = (sum(inp.classes[k].unit_cost_cny * n for k, n in counts.items()), sum(counts.values()))
+        if best_key is None or key < best_key:
+            best, best_key = counts, key
+        if have >= base and n_h >= floor:
+            break  # more high-power chargers only cost more
+    return best
+
+
+def site_minimum(inp: ModelInput, j: int, t: int, length: int = 10_000) -> tuple[float, int, float] | None:
+    """(cost at unit prices, number, installed kW) of ``least_config`` for site ``j``'s own traffic."""
+    s = inp.sites[j]
+    counts = least_config(inp, s, t, s.base(t), length)
+    if counts is None:
+        return None
+    kw = s.existing_kw(t) + sum(inp.classes[k].power_kw * (n - s.existing(t, k)) for k, n in counts.items())
+    return sum(inp.classes[k].unit_cost_cny * n for k, n in counts.items()), sum(counts.values()), kw
+
+
+def size_alone(inp: ModelInput, j: int, t0: int, base: Sequence[float], options: SolverOptions,
+               length: int = 10_000) -> list[dict[str, int]] | None:
+    """Chargers per class in each stage for site ``j`` open from stage ``t0`` serving ``base[t]`` arrivals.
+
+    The least present value: when each stage's ``least_config`` is nested in the next (new chargers
+    never fewer), that sequence is optimal (the present value is a positive combination of the stages'
+    cumulative costs); otherwise a one-site MILP of the same rules decides. None: no sizing fits.
+    """
+    s = inp.sites[j]
+    T = len(inp.years)
+    seq = [least_config(inp, s, t, base[t], length) for t in range(t0, T)]
+    zero = [{k: 0 for k in s.classes} for _ in range(t0)]
+    if all(c is not None for c in seq):
+        nested = all(all(seq[i + 1][k] - s.existing(t0 + i + 1, k) >= seq[i][k] - s.existing(t0 + i, k)
+                         for k in s.classes) for i in range(len(seq) - 1))
+        if nested:
+            return zero + seq  # type: ignore[operator]
+    own = replace(
+        s, mandatory=True, fixed_cost_cny=0.0, floor_by_stage=s.floor_by_stage[t0:],
+        base_arrivals_by_stage=tuple(base[t] for t in range(t0, T)),
+        existing_by_stage=s.existing_by_stage[t0:] if s.existing_by_stage else (),
+        existing_power_kw_by_stage=s.existing_power_kw_by_stage[t0:] if s.existing_power_kw_by_stage else ())
+    one = replace(inp, years=inp.years[t0:], sites=(own,), demands=(), windows=(), window_names=(),
+                  site_names=(), budget_cny=None)
+    model = _build(one, budget_mode=False)
+    model.prob.setObjective(model.pv)
+    res = solve_problem(model.prob, replace(options, mip_gap=0.0))
+    if res.status != "optimal":
+        return None
+    return zero + [{k: own.existing(t - t0, k) + round(model.add[0, k, t - t0].value() or 0) for k in s.classes}
+                   for t in range(t0, T)]
+
+
+def _build(inp: ModelInput, *, budget_mode: bool, elastic: bool = False,
+           separable: dict[int, list[list[dict[str, int]] | None]] | None = None) -> _Model:
+    separable = separable or {}
+    years = inp.years
+    T = range(len(years))
+    prob = pulp.LpProblem("evplan_siting", pulp.LpMinimize)
+    upper, length = _bounds(inp)
+    y: dict[tuple[int, int], pulp.LpVariable] = {}
+    add: dict[tuple[int, str, int], pulp.LpVariable] = {}
+    capex: list[pulp.LpAffineExpression] = [pulp.LpAffineExpression() for _ in T]
+    served_terms: dict[tuple[int, int], list[tuple[pulp.LpVariable, float]]] = {}
+    slack: dict[str, pulp.LpVariable] = {}
+
+    def slack_var(name: str) -> pulp.LpVariable:
+        v = model_variable(prob, f"slack_{len(slack)}", 0, None)
+        slack[name] = v
+        return v
+
+    potential: dict[tuple[int, int], float] = {}
+    for j, s in enumerate(inp.sites):
+        for t in T:
+            if s.base(t) > 0:
+                potential[j, t] = s.base(t)
+    for d in inp.demands:
+        for j in d.sites:
+            for t in T:
+                if d.arrivals_by_stage[t] > 0:
+                    potential[j, t] = potential.get((j, t), 0.0) + d.arrivals_by_stage[t]
+    for j, s in enumerate(inp.sites):
+        for t in T:
+            forced = s.mandatory or sum(s.existing_by_stage[t].values() if s.existing_by_stage else ()) > 0
+            # Integer in [0, 1] rather than LpBinary: PuLP resets a binary's lower bound to 0.
+            y[j, t] = model_variable(prob, f"open_{j}_{t}", 1 if (forced and not elastic) else 0, 1, pulp.LpInteger)
+            if forced and elastic:
+                prob += y[j, t] + slack_var(f"site {inp.site_name(j)} must be open in {years[t]}") >= 1
+            if t:
+                prob += y[j, t - 1] <= y[j, t], f"nest_{j}_{t}"
+            if j in separable:
+                continue
+            for k in s.classes:
+                head = upper[j, k] - s.existing(t, k)
+                add[j, k, t] = model_variable(prob, f"add_{j}_{k}_{t}", 0, max(head, 0), pulp.LpInteger)
+                if t:
+                    prob += add[j, k, t - 1] <= add[j, k, t], f"keep_{j}_{k}_{t}"
+                prob += add[j, k, t] - max(head, 0) * y[j, t] <= 0, f"link_{j}_{k}_{t}"
+            total = pulp.LpAffineExpression([(add[j, k, t], 1) for k in s.classes])
+            exist_total = sum(s.existing(t, k) for k in s.classes)
+            least = None if elastic else site_minimum(inp, j, t, max(upper[j, k] for k in s.classes))
+            if least is not None:
+                # Valid cuts: an open site pays at least the cheapest chargers for its own traffic (the
+                # relaxation otherwise prices a fractionally open site at the chord of the Erlang curve).
+                exist_cost = sum(inp.classes[k].unit_cost_cny * s.existing(t, k) for k in s.classes)
+                prob += (pulp.LpAffineExpression([(add[j, k, t], inp.classes[k].unit_cost_cny) for k in s.classes])
+                         + exist_cost - least[0] * y[j, t] >= 0, f"leastcost_{j}_{t}")
+                prob += total + exist_total - least[1] * y[j, t] >= 0, f"leastcount_{j}_{t}"
+            floor = max(s.floor_by_stage[t], 1)
+            prob += total + exist_total - floor * y[j, t] >= 0, f"floor_{j}_{t}"
+            if s.high_power_class in s.classes:
+                h = s.high_power_class
+                prob += (
+                    pulp.LpAffineExpression([(add[j, k, t], -s.high_power_share if k != h else 1 - s.high_power_share)
+                                             for k in s.classes]) >= 0,
+                    f"hpshare_{j}_{t}",
+                )
+                # ... and at most that share rounded up: past it a high-power charger buys capacity dearer
+                # than standard ones (3.1x the cost for 3x the rate, pooled worse), so the plan builds the norm.
+                prob += (
+                    pulp.LpAffineExpression([(add[j, k, t], -s.high_power_share if k != h else 1 - s.high_power_share)
+                                             for k in s.classes]) <= 1 - 1e-3,
+                    f"hpcap_{j}_{t}",
+                )
+            if s.grid_kw is not None:
+                kw = pulp.LpAffineExpression([(add[j, k, t], inp.classes[k].power_kw) for k in s.classes])
+                lhs = inp.grid_diversity_factor * (kw + s.existing_kw(t))
+                if elastic:
+                    lhs -= slack_var(f"grid {inp.site_name(j)} in {years[t]}")
+                prob += lhs <= s.grid_kw, f"grid_{j}_{t}"
+            # Capital spent in stage t: chargers added since the last stage, and the fixed cost on opening.
+            for k in s.classes:
+                c = inp.classes[k].unit_cost_cny
+                capex[t] += c * add[j, k, t] - (c * add[j, k, t - 1] if t else 0)
+            if s.fixed_cost_cny and not s.has_existing:
+                capex[t] += s.fixed_cost_cny * y[j, t] - (s.fixed_cost_cny * y[j, t - 1] if t else 0)
+            # Capacity: unary units, in order (v_m >= v_{m+1}), each worth its Erlang-C increment. A site
+            # of standard and high-power chargers has its mix fixed by the share rule, so one unary over
+            # its total count carries the capacity of that mix (``mixed_capacity``); else one per class.
+            units: list[tuple[pulp.LpVariable, float]] = []
+            mixed = _mixed(inp, s)
+            groups = [(None, s.classes)] if mixed else [(k, (k,)) for k in s.classes]
+            for label, members in groups:
+                if mixed:
+                    if potential.get((j, t), 0.0) <= 0:
+                        continue
+                    most = sum(upper[j, k] for k in s.classes)
+                    table = [0.0]
+                    while len(table) <= most and table[-1] < potential[j, t]:
+                        table.append(mixed_capacity(inp, s, t, len(table)))
+                    m_len = len(table) - 1
+                else:
+                    cls = inp.classes[label]
+                    m_len = length[j, label]
+                    if not cls.session_minutes or m_len <= 0:
+                        continue
+                    table = capacity_table(cls.session_minutes, inp.max_wait_probability, m_len)
+                tag = label or "all"
+                vs = [model_variable(prob, f"unit_{j}_{tag}_{t}_{m}", 0, 1, pulp.LpBinary) for m in range(1, m_len + 1)]
+                for m in range(1, m_len):
+                    prob += vs[m - 1] - vs[m] >= 0, f"order_{j}_{tag}_{t}_{m}"
+                prob += (pulp.LpAffineExpression([(v, 1) for v in vs] + [(add[j, k, t], -1) for k in members])
+                         <= sum(s.existing(t, k) for k in members), f"units_{j}_{tag}_{t}")
+                units += [(v, table[m + 1] - table[m]) for m, v in enumerate(vs)]
+            served_terms[j, t] = [(y[j, t], s.base(t))] if s.base(t) > 0 else []
+            served_terms[j, t] += [(v, -inc) for v, inc in units]
+
+    # Sites that serve only their own traffic: sized beforehand for each opening stage (``size_alone``),
+    # so the model only chooses when they open; opening at t0 costs that sizing's capital per stage.
+    for j, options_by_t0 in separable.items():
+        for t0, seq in enumerate(options_by_t0):
+            opened = y[j, t0] - (y[j, t0 - 1] if t0 else 0)
+            if seq is None:
+                prob += opened <= 0, f"nosize_{j}_{t0}"
+                continue
+            spent = _site_solution(inp, j, seq, [t >= t0 for t in T], [0.0 for _ in T]).capex_by_stage
+            for t in T:
+                if spent[t]:
+                    capex[t] += spent[t] * opened
+    x: dict[tuple[int, int, int], pulp.LpVariable] = {}
+    z: dict[tuple[int, int], pulp.LpVariable | int] = {}
+    for i, d in enumerate(inp.demands):
+        for t in T:
+            required = d.required_by_stage[t] and not budget_mode
+            optional = budget_mode and t == len(years) - 1
+            if not (required or optional) or not d.sites:
+                z[i, t] = 0
+                continue
+            if required and not elastic:
+                z[i, t] = 1
+                rhs: pulp.LpAffineExpression | int = 1
+            elif required:
+                z[i, t] = 1
+                rhs = 1 - slack_var(f"demand {d.demand_id} in {years[t]}")
+            else:
+                z[i, t] = model_variable(prob, f"served_{i}_{t}", 0, 1, pulp.LpBinary)
+                rhs = z[i, t]
+            terms = []
+            for j in d.sites:
+                v = model_variable(prob, f"x_{i}_{j}_{t}", 0, 1)
+                x[i, j, t] = v
+                terms.append((v, 1))
+                prob += v - y[j, t] <= 0, f"reach_{i}_{j}_{t}"
+                if d.arrivals_by_stage[t] > 0:
+                    served_terms.setdefault((j, t), []).append((v, d.arrivals_by_stage[t]))
+            prob += pulp.LpAffineExpression(terms) == rhs, f"assign_{i}_{t}"
+    for (j, t), terms in served_terms.items():
+        if any(c > 0 for _, c in terms):
+            prob += pulp.LpAffineExpression(terms) <= 0, f"capacity_{j}_{t}"
+    for w, sites in enumerate(inp.windows):
+        name = inp.window_names[w] if inp.window_names else f"window {w}"
+        for t in T:
+            expr = pulp.LpAffineExpression([(y[j, t], 1) for j in sites])
+            if elastic:
+                expr += slack_var(f"{name} in {years[t]}")
+            prob += expr >= 1, f"window_{w}_{t}"
+    pv = pulp.LpAffineExpression()
+    for t in T:
+        pv += inp.discount(t) * capex[t]
+    return _Model(prob, y, add, x, z, capex, pv, upper, slack, separable)
+
+
+def _weights(inp: ModelInput) -> list[int]:
+    """Budget-mode weights: people first, then the number of demand points (lexicographic, integral)."""
+    n = len(inp.demands)
+    return [(d.people or 0) * (n + 1) + 1 for d in inp.demands]
+
+
+def _check(result: SolveResult, options: SolverOptions) -> None:
+    if not result.has_solution and result.status != "infeasible":
+        limit = options.time_limit_s
+        raise NoPlanInTimeError(
+            f"{result.solver} found no plan within the time limit of {'no' if limit is None else f'{limit:g}'} s "
+            f"(status {result.status}); raise the time limit (time_limit_s) or relax the MIP gap (mip_gap)"
+        )
+
+
+def solve_model(inp: ModelInput, options: SolverOptions = SolverOptions()) -> ModelSolution:
+    """Solve the multi-stage siting and sizing MILP; see the module docstring of ``plan.py`` for the rules.
+
+    Variables, per site j, class k, stage t: ``open[j,t]`` binary, nondecreasing in t;
+    ``add[j,k,t]`` integer new chargers (cumulative, nondecreasing), so chargers are
+    ``existing[j,k,t] + add[j,k,t]``; ``unit[j,k,m,t]`` binary for m = 1..M (the m-th charger of the
+    class counts for capacity), ordered ``unit[m] >= unit[m+1]`` and at most the chargers there;
+    ``x[i,j,t]`` in [0, 1], the share of demand i served at site j, only for j in i's reach;
+    ``served[i,t]`` binary (budget mode) or fixed.
+
+    Constraints: chargers need ``open`` (``add <= bound * open``); a site with existing chargers or a
+    mandatory one is open; an open site holds its floor; new chargers are at least
+    ``high_power_share`` high-power; ``diversity * (existing kW + new kW) <= grid kW``;
+    ``sum_j x[i,j,t] = served[i,t]`` and ``x[i,j,t] <= open[j,t]``; capacity:
+    ``base[j,t] * open[j,t] + sum_i arrivals[i,t] * x[i,j,t] <= sum_k sum_m (C_k(m) - C_k(m-1)) unit[j,k,m,t]``
+    where ``C_k(m)`` is the Erlang-C capacity of m chargers of class k (``max_arrivals_per_hour``).
+    As the units are ordered, the right side is exactly ``sum_k C_k(units_k)``: exact although
+    ``C_k`` is convex (the feasible set is not convex; the binaries carry it). Classes are two
+    separate queues (a conservative view: pooling them would only shorten waits). Each window has
+    an open site in every stage.
+
+    Objective: present value of the capital spent per stage (``capex[t]``: fixed cost in the stage a
+    site opens, unit cost of each charger added) at ``discount_rate`` to the first stage year. Budget
+    mode (``budget_cny``): first maximise the weighted demands served in the final stage (people,
+    then demand points) with total undiscounted capex within the budget, then minimise the present
+    value keeping that coverage. Afterwards, in stages where demands were not required, the plan's own
+    spare capacity serves what it can (a fill solve with every charger fixed).
+    """
+    start = perf_counter()
+    budget_mode = inp.budget_cny is not None
+    _prechecks(inp, budget_mode)
+    model = _build(inp, budget_mode=budget_mode, separable=_separable(inp, options))
+    build_s = perf_counter() - start
+    phases: list[tuple[str, SolveResult]] = []
+    prob = model.prob
+    minimum = None
+    if budget_mode:
+        total = pulp.LpAffineExpression()
+        for c in model.capex:
+            total += c
+        prob += total <= inp.budget_cny, "budget"
+        weights = _weights(inp)
+        last = len(inp.years) - 1
+        cover = pulp.LpAffineExpression(
+            [(model.z[i, last], w) for i, w in enumerate(weights) if isinstance(model.z[i, last], pulp.LpVariable)]
+        )
+        prob.sense = pulp.LpMaximize
+        prob.setObjective(cover)
+        first = solve_problem(prob, replace(options, mip_gap=0.0))
+        phases.append(("most people served within the budget", first))
+        if first.status == "infeasible":
+            minimum = minimum_budget(inp, options)
+            raise InfeasibleError(
+                "No plan meets the mandatory requirements within the budget",
+                [f"budget {inp.budget_cny:,.0f} CNY is below the cheapest plan that meets the mandatory "
+                 f"requirements (service-area sides, corridors, fleets): {minimum:,.0f} CNY"],
+            )
+        _check(first, options)
+        # Keep the coverage found (proven the most when optimal; at least what was found otherwise).
+        prob += cover >= round(first.objective or 0.0) - 0.5, "coverage_kept"
+        prob.sense = pulp.LpMinimize
+    prob.setObjective(model.pv)
+    result = solve_problem(prob, options)
+    phases.append(("least present value", result))
+    if result.status == "infeasible":
+        raise InfeasibleError("The solver proved that no plan meets every requirement", diagnose(inp, options))
+    _check(result, options)
+    solution = _polish(inp, _extract(inp, model), options)
+    solution = _fill(inp, solution, options, phases)
+    final = result
+    if solution.present_value_cny < (result.objective or 0.0) - 1e-6 and not budget_mode:
+        final = replace(result, objective=solution.present_value_cny,
+                        gap=relative_gap(solution.present_value_cny, result.bound))
+    return replace(solution, solve=final, phases=tuple(phases), minimum_budget_cny=minimum, build_time_s=build_s,
+                   variables=prob.numVariables(), constraints=prob.numConstraints())
+
+
+def _polish(inp: ModelInput, sol: ModelSolution, options: SolverOptions) -> ModelSolution:
+    """Each open site re-sized exactly for what it serves (its own traffic and its assigned demand).
+
+    The main solve may stop within its MIP gap with a charger more than a site needs; with the opening
+    stages and the assignment fixed, the sizing separates by site into tiny exact MILPs (same rules,
+    same objective), which can only lower the cost. So no plan keeps a charger nothing needs.
+    """
+    sites = list(sol.sites)
+    upper, _ = _bounds(inp)
+    for j, ss in enumerate(sol.sites):
+        if not any(ss.open_by_stage):
+            continue
+        t0 = ss.open_by_stage.index(True)
+        s = inp.sites[j]
+        need = [max(ss.arrivals_by_stage[t] * (1 - 1e-9) - 1e-9, 0.0) for t in range(len(inp.years))]
+        chargers = size_alone(inp, j, t0, need, options, max(upper[j, k] for k in s.classes))
+        if chargers is None:
+            continue
+        assigned = [ss.arrivals_by_stage[t] - (s.base(t) if ss.open_by_stage[t] else 0.0) for t in range(len(inp.years))]
+        new = _site_solution(inp, j, chargers, list(ss.open_by_stage), assigned)
+        old_pv = sum(inp.discount(t) * ss.capex_by_stage[t] for t in range(len(inp.years)))
+        if sum(inp.discount(t) * new.capex_by_stage[t] for t in range(len(inp.years))) < old_pv - 1e-6:
+            sites[j] = new
+    capex = tuple(sum(x.capex_by_stage[t] for x in sites) for t in range(len(inp.years)))
+    return replace(sol, sites=tuple(sites), capex_by_stage=capex,
+                   present_value_cny=sum(inp.discount(t) * capex[t] for t in range(len(inp.years))))
+
+
+def dominated_sites(inp: ModelInput) -> set[int]:
+    """Sites another site makes redundant: same rules and costs, no traffic or existing chargers of their
+    own, no grid limit, and every demand and corridor window they serve served by the other too.
+
+    Moving such a site's demand to the other never costs more (Erlang capacity is superadditive, the
+    fixed cost is paid once), up to the rounding of the high-power share on the merged count; the
+    lowest index of identical sites is kept.
+    """
+    reach: dict[int, set[int]] = {}
+    for i, d in enumerate(inp.demands):
+        for j in d.sites:
+            reach.setdefault(j, set()).add(i)
+    windows: dict[int, set[int]] = {}
+    for w, sites in enumerate(inp.windows):
+        for j in sites:
+            windows.setdefault(j, set()).add(w)
+    free = [j for j, s in enumerate(inp.sites)
+            if not s.mandatory and not s.has_existing and not any(s.base(t) for t in range(len(inp.years)))
+            and s.grid_kw is None and s.max_by_class is None]
+    groups: dict[tuple, list[int]] = {}
+    for j in free:
+        s = inp.sites[j]
+        groups.setdefault((s.classes, s.fixed_cost_cny, s.floor_by_stage, s.high_power_class, s.high_power_share),
+                          []).append(j)
+    out: set[int] = set()
+    for members in groups.values():
+        for j in members:
+            rj, wj = reach.get(j, set()), windows.get(j, set())
+            for k in members:
+                if k == j or k in out:
+                    continue
+                rk, wk = reach.get(k, set()), windows.get(k, set())
+                if rj <= rk and wj <= wk and (rj != rk or wj != wk or k < j):
+                    out.add(j)
+                    break
+    return out
+
+
+def _separable(inp: ModelInput, options: SolverOptions) -> dict[int, list[list[dict[str, int]] | None]]:
+    """Sites no demand with arrivals can reach: their sizing, per opening stage, depends on nothing else."""
+    reached = {j for d in inp.demands if any(a > 0 for a in d.arrivals_by_stage) for j in d.sites}
+    upper, _ = _bounds(inp)
+    out = {}
+    for j, s in enumerate(inp.sites):
+        if j in reached:
+            continue
+        base = [s.base(t) for t in range(len(inp.years))]
+        length = max(upper[j, k] for k in s.classes)
+        out[j] = [size_alone(inp, j, t0, base, options, length) for t0 in range(len(inp.years))]
+    return out
+
+
+def minimum_budget(inp: ModelInput, options: SolverOptions) -> float:
+    """The least total (undiscounted) spending of a plan that meets the mandatory requirements only."""
+    free = replace(inp, budget_cny=None, demands=tuple(
+        replace(d, required_by_stage=tuple(False for _ in d.required_by_stage)) for d in inp.demands))
+    model = _build(free, budget_mode=False, separable=_separable(free, options))
+    total = pulp.LpAffineExpression()
+    for c in model.capex:
+        total += c
+    model.prob.setObjective(total)
+    res = solve_problem(model.prob, replace(options, mip_gap=0.0))  # the error states it: exactly
+    if res.status == "infeasible":
+        raise InfeasibleError("The solver proved that no plan meets the mandatory requirements", diagnose(inp, options))
+    _check(res, options)
+    return float(res.objective or 0.0)
+
+
+def diagnose(inp: ModelInput, options: SolverOptions) -> list[str]:
+    """Which requirements fail, and where: the elastic model's nonzero slacks (least total violation)."""
+    model = _build(replace(inp, budget_cny=None), budget_mode=False, elastic=True)
+    model.prob.setObjective(pulp.LpAffineExpression([(v, 1) for v in model.slack.values()]))
+    res = solve_problem(model.prob, options)
+    if not res.has_solution:
+        return ["the requirements conflict (the elastic model found no solution either)"]
+    out = [f"{name} (short by {v.value():.3g})" for name, v in model.slack.items() if (v.value() or 0) > 1e-6]
+    return out or ["the requirements conflict in combination (no single requirement fails alone)"]
+
+
+def _prechecks(inp: ModelInput, budget_mode: bool) -> None:
+    """Requirements no plan can meet, found without a solve, in a planner's words."""
+    reasons: list[str] = []
+    for w, sites in enumerate(inp.windows):
+        if not sites:
+            reasons.append(inp.window_names[w] if inp.window_names else f"corridor window {w}: no candidate site")
+    for j, s in enumerate(inp.sites):
+        if not s.mandatory or s.grid_kw is None:
+            continue
+        for t, year in enumerate(inp.years):  # demand grows, so a station may outgrow its grid later
+            if least_config(inp, s, t, s.base(t), 2000) is not None:
+                continue
+            unlimited = least_config(inp, replace(s, grid_kw=None), t, s.base(t), 2000)
+            if unlimited is None:
+                reasons.append(f"{inp.site_name(j)} in {year}: no charger count meets its floor and queue")
+                break
+            kw = s.existing_kw(t) + sum(inp.classes[k].power_kw * (n - s.existing(t, k)) for k, n in unlimited.items())
+            reasons.append(
+                f"{inp.site_name(j)} in {year}: grid capacity {s.grid_kw:.0f} kW < "
+                f"{inp.grid_diversity_factor * kw:.0f} kW needed for {sum(unlimited.values())} chargers "
+                f"({inp.grid_diversity_factor:g} x {kw:.0f} kW installed)")
+            break
+    if not budget_mode:
+        for d in inp.demands:
+            if any(d.required_by_stage) and not d.sites:
+                reasons.append(f"{d.demand_id}: no candidate site within reach (drive time over local roads)")
+    if reasons:
+        raise InfeasibleError("The plan's requirements cannot all be met", reasons)
+
+
+def _value(v: pulp.LpVariable | int) -> float:
+    return float(v) if isinstance(v, int) else float(v.value() or 0.0)
+
+
+def _extract(inp: ModelInput, model: _Model) -> ModelSolution:
+    T = range(len(inp.years))
+    n_demands = len(inp.demands)
+    assignment: list[list[dict[int, float]]] = [[{} for _ in T] for _ in range(n_demands)]
+    served: list[list[bool]] = [[False for _ in T] for _ in range(n_demands)]
+    arrivals: dict[tuple[int, int], float] = {}
+    for i, d in enumerate(inp.demands):
+        for t in T:
+            served[i][t] = _value(model.z[i, t]) > 0.5
+            if not served[i][t]:
+                continue
+            for j in d.sites:
+                share = model.x[i, j, t].value() or 0.0
+                if share > 1e-9:
+                    assignment[i][t][j] = share * d.arrivals_by_stage[t]
+                    arrivals[j, t] = arrivals.get((j, t), 0.0) + share * d.arrivals_by_stage[t]
+    sites = []
+    for j, s in enumerate(inp.sites):
+        opened = [_value(model.y[j, t]) > 0.5 for t in T]
+        if j in model.separable:
+            t0 = opened.index(True) if any(opened) else None
+            seq = model.separable[j][t0] if t0 is not None else None
+            chargers = seq if seq is not None else [{k: 0 for k in s.classes} for _ in T]
+        else:
+            chargers = [{k: s.existing(t, k) + round(model.add[j, k, t].value() or 0) for k in s.classes} for t in T]
+        sites.append(_site_solution(inp, j, chargers, opened, [arrivals.get((j, t), 0.0) for t in T]))
+    capex = tuple(sum(s.capex_by_stage[t] for s in sites) for t in T)
+    pv = sum(inp.discount(t) * capex[t] for t in T)
+    dummy = SolveResult("not_solved", None, None, None, "", 0.0)
+    return ModelSolution(tuple(sites), tuple(tuple(a) for a in assignment), tuple(tuple(s) for s in served),
+                         capex, pv, dummy)
+
+
+def site_capacity(inp: ModelInput, site: SiteInput, chargers: dict[str, int]) -> float:
+    """Peak-hour arrivals ``chargers`` serve at the target wait: the sum of each class's Erlang-C capacity."""
+    total = 0.0
+    for k, n in chargers.items():
+        cls = inp.classes[k]
+        if cls.session_minutes:
+            total += max_arrivals_per_hour(n, cls.session_minutes, inp.max_wait_probability)
+    return total
+
+
+def _site_solution(inp: ModelInput, j: int, chargers: list[dict[str, int]], opened: list[bool],
+                   assigned: list[float]) -> SiteSolution:
+    s = inp.sites[j]
+    T = range(len(inp.years))
+    capex = []
+    for t in T:
+        spent = 0.0
+        for k in s.classes:
+            new_now = chargers[t][k] - s.existing(t, k)
+            new_before = chargers[t - 1][k] - s.existing(t - 1, k) if t else 0
+            spent += inp.classes[k].unit_cost_cny * (new_now - new_before)
+        if opened[t] and not (t and opened[t - 1]) and not s.has_existing:
+            spent += s.fixed_cost_cny
+        capex.append(spent)
+    power = []
+    for t in T:
+        kw = s.existing_kw(t) + sum(inp.classes[k].power_kw * (chargers[t][k] - s.existing(t, k)) for k in s.classes)
+        power.append(kw)
+    return SiteSolution(
+        open_by_stage=tuple(opened),
+        chargers_by_stage=tuple(chargers),
+        capex_by_stage=tuple(capex),
+        arrivals_by_stage=tuple((s.base(t) if opened[t] else 0.0) + assigned[t] for t in T),
+        capacity_by_stage=tuple(site_capacity(inp, s, chargers[t]) for t in T),
+        power_kw_by_stage=tuple(power),
+    )
+
+
+def _fill(inp: ModelInput, sol: ModelSolution, options: SolverOptions,
+          phases: list[tuple[str, SolveResult]]) -> ModelSolution:
+    """Serve, in the stages where demands were not decided, what the plan's spare capacity allows.
+
+    One small MILP per such stage with every charger fixed: maximise the weighted demands served
+    (people first), each wholly at open sites in its reach, within each site's spare capacity.
+    """
+    weights = _weights(inp)
+    assignment = [list(a) for a in sol.assignment]
+    served = [list(s) for s in sol.served]
+    sites = list(sol.sites)
+    for t in range(len(inp.years)):
+        open_j = {j for j, s in enumerate(sites) if s.open_by_stage[t]}
+        todo = [i for i, d in enumerate(inp.demands) if not served[i][t] and any(j in open_j for j in d.sites)]
+        if not todo:
+            continue
+        prob = pulp.LpProblem(f"evplan_fill_{inp.years[t]}", pulp.LpMaximize)
+        spare = {j: sites[j].capacity_by_stage[t] - sites[j].arrivals_by_stage[t] for j in open_j}
+        zs, xs, load = {}, {}, {}
+        for i in todo:
+            d = inp.demands[i]
+            zs[i] = model_variable(prob, f"z_{i}", 0, 1, pulp.LpBinary)
+            terms = []
+            for j in d.sites:
+                if j in open_j:
+                    xs[i, j] = model_variable(prob, f"x_{i}_{j}", 0, 1)
+                    terms.append((xs[i, j], 1))
+                    if d.arrivals_by_stage[t] > 0:
+                        load.setdefault(j, []).append((xs[i, j], d.arrivals_by_stage[t]))
+            prob += pulp.LpAffineExpression(terms) - zs[i] == 0
+        for j, terms in load.items():
+            prob += pulp.LpAffineExpression(terms) <= max(spare[j], 0.0) * (1 - 1e-9)
+        prob.setObjective(pulp.LpAffineExpression([(zs[i], weights[i]) for i in todo]))
+        res = solve_problem(prob, replace(options, mip_gap=0.0))
+        phases.append((f"spare capacity serves demand in {inp.years[t]}", res))
+        if not res.has_solution:
+            continue
+        extra: dict[int, float] = {}
+        for i in todo:
+            if (zs[i].value() or 0) < 0.5:
+                continue
+            served[i][t] = True
+            a = {}
+            for j in inp.demands[i].sites:
+                if (i, j) in xs and (xs[i, j].value() or 0) > 1e-9:
+                    a[j] = xs[i, j].value() * inp.demands[i].arrivals_by_stage[t]
+                    extra[j] = extra.get(j, 0.0) + a[j]
+            assignment[i][t] = a
+        for j, more in extra.items():
+            s = sites[j]
+            arr = list(s.arrivals_by_stage)
+            arr[t] += more
+            sites[j] = replace(s, arrivals_by_stage=tuple(arr))
+    return replace(sol, sites=tuple(sites), assignment=tuple(tuple(a) for a in assignment),
+                   served=tuple(tuple(s) for s in served))

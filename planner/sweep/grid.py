@@ -1,0 +1,148 @@
+"""A sweep's grid: each scenario option a list of values (``planner.siting.scenario.OPTIONS``), and its points.
+
+The points are the product of the lists over a base scenario, each normalised (every option filled in,
+checked), so that the same choice is the same point; ``point_key`` adds the input files' stamps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from itertools import product
+from pathlib import Path
+from typing import Any
+
+from planner.errors import ScenarioError
+from planner.siting.scenario import (
+    OPTION_BY_NAME,
+    OPTIONS,
+    OptionValue,
+    OptionValues,
+    Spelling,
+    check_options,
+    options_of,
+    scenario_from_options,
+)
+
+#: Most points a sweep may have unless the caller allows more (the service's bound is a setting).
+MAX_POINTS = 256
+#: Separates the values of a sequence option (stage years, candidate kinds) in a list on the command line,
+#: whose items themselves are comma-separated: ``--stage-years 2025,2030/2025,2030,2035``.
+SEQUENCE_SEPARATOR = "/"
+
+#: A grid: option name -> the values to try, in the order of ``OPTIONS``.
+Grid = dict[str, list[OptionValue]]
+
+
+class GridError(ScenarioError):
+    """A sweep grid is empty, too large or has a bad value; names the option as the user spelled it."""
+
+
+def is_sequence_option(name: str) -> bool:
+    """Whether one value of this option is itself a list (its grid values are separated by ``/`` on the CLI)."""
+    return OPTION_BY_NAME[name].kind in ("years", "kinds")
+
+
+def grid_from_text(texts: Mapping[str, str], spelling: Spelling = "cli") -> Grid:
+    """The grid of command-line texts: ``{"budget_cny": "60e6,80e6"}`` -> ``{"budget_cny": [6e7, 8e7]}``."""
+    grid: dict[str, list[object]] = {}
+    for name, text in texts.items():
+        opt = OPTION_BY_NAME.get(name)
+        if opt is None:
+            raise GridError(f"unknown scenario option {name!r}", option=name)
+        parts = text.split(SEQUENCE_SEPARATOR if is_sequence_option(name) else ",")
+        if not any(p.strip() for p in parts):
+            raise GridError(f"{opt.label(spelling)}: at least one value is required", option=opt.label(spelling))
+        grid[name] = [opt.from_text(p, spelling) for p in parts if p.strip()]
+    return check_grid(grid, spelling)
+
+
+def check_grid(grid: Mapping[str, Sequence[object]], spelling: Spelling = "python") -> Grid:
+    """Every value of every list checked against its option; repeats dropped, order kept, ``OPTIONS`` order."""
+    unknown = [k for k in grid if k not in OPTION_BY_NAME]
+    if unknown:
+        label = unknown[0] if spelling == "python" else "--" + unknown[0].replace("_", "-")
+        raise GridError(f"unknown scenario option {label!r}; expected one of "
+                        f"{[o.label(spelling) for o in OPTIONS]}", option=label)
+    out: Grid = {}
+    for opt in OPTIONS:
+        if opt.name not in grid:
+            continue
+        values = grid[opt.name]
+        if isinstance(values, str | bytes) or not isinstance(values, Sequence):
+            raise GridError(f"{opt.label(spelling)}: expected a list of values, got {values!r}",
+                            option=opt.label(spelling))
+        if not values:
+            raise GridError(f"{opt.label(spelling)}: at least one value is required", option=opt.label(spelling))
+        checked: list[OptionValue] = []
+        for value in values:
+            v = opt.check(value, spelling)
+            if v not in checked:
+                checked.append(v)
+        out[opt.name] = checked
+    return out
+
+
+def grid_size(grid: Mapping[str, Sequence[object]]) -> int:
+    """How many points the grid has (the product of its list lengths)."""
+    return math.prod(len(v) for v in grid.values())
+
+
+def axes(grid: Mapping[str, Sequence[object]]) -> list[str]:
+    """The swept options: those with more than one value, in ``OPTIONS`` order."""
+    return [o.name for o in OPTIONS if len(grid.get(o.name, ())) > 1]
+
+
+def grid_points(grid: Mapping[str, Sequence[object]], base: Mapping[str, object] | None = None, *,
+                max_points: int = MAX_POINTS, spelling: Spelling = "python") -> list[OptionValues]:
+    """The grid's points over ``base``: each a full, checked option set (``options_of`` a ``Scenario``).
+
+    Raises ``GridError`` when the grid has more than ``max_points`` points, and ``ScenarioError`` naming
+    the option when a combination is invalid (e.g. a town-coverage year that is not a stage year).
+    """
+    checked = check_grid(grid, spelling)
+    size = grid_size(checked)
+    if size > max_points:
+        shape = " x ".join(f"{len(v)} {OPTION_BY_NAME[k].label(spelling)}" for k, v in checked.items() if len(v) > 1)
+        raise GridError(f"the grid has {size} points ({shape}); at most {max_points} are allowed")
+    base_values = check_options(dict(base or {}), spelling)
+    names = list(checked)
+    points: list[OptionValues] = []
+    seen: set[str] = set()
+    for combo in product(*(checked[n] for n in names)):
+        values = {**base_values, **dict(zip(names, combo, strict=True))}
+        full = options_of(scenario_from_options(values, spelling=spelling))
+        identity = canonical_json(full)
+        if identity not in seen:  # e.g. two town-coverage years that both mean "none" here
+            seen.add(identity)
+            points.append(full)
+    return points
+
+
+def jsonable(values: Mapping[str, object]) -> dict[str, Any]:
+    """Option values as JSON-ready objects (tuples as lists)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+
+
+def canonical_json(value: object) -> str:
+    """One spelling of a JSON-ready value: sorted keys, floats as Python writes them."""
+    return json.dumps(jsonable(value) if isinstance(value, Mapping) else value, sort_keys=True, default=list)
+
+
+def file_stamps(path: Path | str | None) -> list[list[Any]]:
+    """What a point's identity records of an input file or directory: name, size and mtime of each file."""
+    if path is None:
+        return []
+    p = Path(path)
+    if not p.exists():
+        return [[p.name, None, None]]
+    files = sorted(p.iterdir()) if p.is_dir() else [p]
+    return [[f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in files if f.is_file()]
+
+
+def point_key(scenario: Mapping[str, object], inputs: Mapping[str, object]) -> str:
+    """A point's stable key: a hash of its normalised scenario and the identity of its inputs."""
+    payload = {"scenario": jsonable(scenario), "inputs": inputs}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]

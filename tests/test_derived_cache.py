@@ -1,0 +1,67 @@
+"""Targets and indicators are computed once per version of the fleet records, and anew after an upload."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.core.config import Settings
+from app.derived import DerivedFigures
+from app.main import create_app
+
+KEY = "derived-test-key"
+
+
+def test_concurrent_askers_share_one_computation_and_new_records_recompute() -> None:
+    cache, calls = DerivedFigures(), []
+
+    def slow() -> int:
+        calls.append(1)
+        time.sleep(0.2)
+        return len(calls)
+
+    records_v1, records_v2 = object(), object()
+    answers: list[int] = []
+    threads = [threading.Thread(target=lambda: answers.append(cache.get(records_v1, "k", slow))) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [1] * 8 and len(calls) == 1
+    assert cache.get(records_v1, "other", slow) == 2  # another key is its own computation
+    assert cache.get(records_v2, "k", slow) == 3  # new records: the old value is stale
+    assert cache.get(records_v2, "k", slow) == 3 and len(calls) == 3
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("derived"), api_keys=KEY, report_cron="")
+    with TestClient(create_app(settings)) as c:
+        deadline = time.monotonic() + 180
+        while c.get("/ready").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        yield c
+
+
+def test_targets_are_served_from_the_cache_until_the_records_change(client: TestClient) -> None:
+    state = client.app.state.evplan
+    first = client.get("/api/v1/fleet/targets")
+    assert first.status_code == 200
+    cached = [k for k in state.derived._values if k[0] == "targets"]
+    assert len(cached) == 1
+    assert client.get("/api/v1/fleet/targets").json() == first.json()
+    assert [k for k in state.derived._values if k[0] == "targets"] == cached
+
+    csv = ("vehicle_id,vehicle_class,powertrain,registered_on,deregistered_on,county_code,is_operating,depot_id\n"
+           + "".join(f"U{i},bus,BEV,2024-0{1 + i % 9}-01,,441502,true,\n" for i in range(30)))
+    up = client.post("/api/v1/fleet/records", headers={"X-API-Key": KEY},
+                     files={"file": ("buses.csv", csv.encode(), "text/csv")})
+    assert up.status_code == 200, up.text
+    after = client.get("/api/v1/fleet/targets")
+    assert after.status_code == 200
+    assert after.json() != first.json()  # assessed on the uploaded records, not the cached shipped ones
