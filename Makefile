@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= out
 
-.PHONY: demo test test-deps bench soak serve clean help
+.PHONY: demo test test-slow test-deps bench soak serve clean help
 
 help:
 	@echo "make demo   - install into .venv and run the main job on the shipped Shanwei data (writes $(OUT)/)"
@@ -33,6 +33,10 @@ demo: $(VENV)/.installed
 
 test: test-deps $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
+
+# The whole suite plus the slow cases (the 4 x 3 shipped-data sweep of tests/test_sweep_shipped.py).
+test-slow: test-deps $(VENV)/.installed-dev
+	EVPLAN_SLOW_TESTS=1 $(BIN)/python -m pytest
 
 # Debian packages the tests need (Chromium, a CJK font): checked first, so a missing one stops at once.
 test-deps:

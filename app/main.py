@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import xstatic.pkg.leaflet as xstatic_leaflet
-from swagger_ui_bundle import swagger_ui_path
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
@@ -24,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app import fleet_records, problems
 from app.api.deps import ServiceState, require_read_key
 from app.api.routes import fleet, health, network, pages, reports, siting, sweeps
-from app.api.routes.pages import SWAGGER_UI_URL, WEB_DIR
+from app.api.routes.pages import SWAGGER_UI_DIR, SWAGGER_UI_URL, WEB_DIR
 from app.core.config import Settings, get_settings
 from app.reports import ReportService
 from app.runs import RunManager
@@ -287,7 +286,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (siting.router, sweeps.router, network.router, fleet.router, reports.router):
         app.include_router(router, prefix="/api/v1", dependencies=[Depends(require_read_key)])
     app.mount("/static/leaflet", StaticFiles(directory=xstatic_leaflet.BASE_DIR), name="leaflet")
-    app.mount(SWAGGER_UI_URL, StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
+    app.mount(SWAGGER_UI_URL, StaticFiles(directory=SWAGGER_UI_DIR), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="web")
     _openapi_with_problems(app, read_requires_key=settings.read_requires_key)
     return app

@@ -179,7 +179,8 @@ def _write_outputs(done: PlanOutputs, out: Path, targets: TargetSet | None) -> P
     if done.records is not None:
         files.append(write_json(done.fleet_indicators(), out / "fleet_indicators.json"))
         if targets is not None:
-            files += fleet.write_report(done.records, out_dir=out, targets=targets, series=done.series)
+            files += fleet.write_report(done.records, out_dir=out, targets=targets, series=done.series,
+                                        plan_summary=done.summary)
     return replace(done, files=tuple(Path(f) for f in files))
 
 

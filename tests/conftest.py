@@ -48,9 +48,11 @@ def _nothing_read_beside_the_checkout() -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Keep Hypothesis's and schemathesis's example databases out of the checkout."""
     from hypothesis import settings
+    from hypothesis.configuration import set_hypothesis_home_dir
     from hypothesis.database import DirectoryBasedExampleDatabase
 
     scratch = Path(tempfile.mkdtemp(prefix="evplan-test-db-"))
+    set_hypothesis_home_dir(str(scratch / "hypothesis-home"))  # its caches, else ./.hypothesis
     settings.register_profile("evplan", database=DirectoryBasedExampleDatabase(scratch / "hypothesis"))
     settings.load_profile("evplan")
     try:

@@ -488,6 +488,9 @@ def test_openapi_documents_every_endpoint(client: TestClient) -> None:
         ("post", "/api/v1/siting/runs"), ("get", "/api/v1/siting/runs"), ("get", "/api/v1/siting/runs/{run_id}"),
         ("delete", "/api/v1/siting/runs/{run_id}"), ("get", "/api/v1/siting/runs/{run_id}/sites"),
         ("get", "/api/v1/siting/runs/{run_id}/coverage"), ("get", "/api/v1/siting/runs/{run_id}/summary"),
+        ("post", "/api/v1/siting/sweeps"), ("get", "/api/v1/siting/sweeps"), ("get", "/api/v1/siting/sweeps/{sweep_id}"),
+        ("delete", "/api/v1/siting/sweeps/{sweep_id}"), ("get", "/api/v1/siting/sweeps/{sweep_id}/table"),
+        ("get", "/api/v1/siting/sweeps/{sweep_id}/page"),
     }
     documented = {(m, p) for p, ops in spec["paths"].items() for m in ops}
     assert expected == documented

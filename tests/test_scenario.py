@@ -15,7 +15,7 @@ from app.store import Store
 from cli.main import main
 from planner import config
 from planner.errors import EvplanError, NoPlanInTimeError, ScenarioError
-from planner.siting import plan as plan_module
+from planner.siting import model as model_module
 from planner.siting.scenario import (
     OPTION_BY_NAME,
     OPTIONS,
@@ -179,7 +179,7 @@ def test_a_scenario_error_in_a_run_fails_the_run_with_its_message(tmp_path: Path
 
 def test_no_plan_in_time_reaches_the_user_as_something_to_do(tmp_path: Path, capsys, monkeypatch) -> None:
     stopped = SolveResult("not_solved", None, None, None, "highs", 0.1)
-    monkeypatch.setattr(plan_module, "solve_problem", lambda prob, options: stopped)
+    monkeypatch.setattr(model_module, "solve_problem", lambda prob, options: stopped)
     assert main(["plan", "--out", str(tmp_path / "out"), "--quiet", "--time-limit-s", "0.1"]) == 2
     err = capsys.readouterr().err
     assert "found no plan within the time limit of 0.1 s" in err

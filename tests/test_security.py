@@ -58,15 +58,17 @@ def write_operations(spec: dict[str, Any]) -> list[tuple[str, str]]:
 
 def test_every_write_refuses_a_missing_or_wrong_key(client: TestClient) -> None:
     writes = write_operations(client.get("/openapi.json").json())
-    assert writes == [("DELETE", "/api/v1/siting/runs/{run_id}"), ("POST", "/api/v1/fleet/records"),
-                      ("POST", "/api/v1/reports"), ("POST", "/api/v1/siting/runs")]
+    assert writes == [("DELETE", "/api/v1/siting/runs/{run_id}"), ("DELETE", "/api/v1/siting/sweeps/{sweep_id}"),
+                      ("POST", "/api/v1/fleet/records"), ("POST", "/api/v1/reports"), ("POST", "/api/v1/siting/runs"),
+                      ("POST", "/api/v1/siting/sweeps")]
     # A real run, so that a DELETE that ignored the key would visibly cancel it.
     run = client.post("/api/v1/siting/runs", json={"range_margin_km": 43}, headers=WRITE).json()
     bodies = {"/api/v1/siting/runs": {"json": {"range_margin_km": 44}},
+              "/api/v1/siting/sweeps": {"json": {"range_margin_km": [44, 45]}},
               "/api/v1/fleet/records": {"files": {"file": ("v.csv", VEHICLES.encode(), "text/csv")}}}
     refused = 0
     for method, template in writes:
-        path = template.replace("{run_id}", run["id"])
+        path = template.replace("{run_id}", run["id"]).replace("{sweep_id}", "0" * 32)
         kwargs = bodies.get(template, {})
         for headers, status in [
             ({}, 401),
