@@ -36,7 +36,7 @@ sys.addaudithook(_watch_opens)
 
 @pytest.fixture(autouse=True)
 def _nothing_read_beside_the_checkout() -> None:
-    """Fail a test that opened a file beside the checkout (e.g. ``../shared``): a clone has no such file."""
+    """Fail a test that opened a file beside the checkout (a sibling directory): a clone has no such file."""
     _OUTSIDE_OPENS.clear()
     yield
     opened = list(_OUTSIDE_OPENS)
