@@ -355,8 +355,13 @@ def model_input(
     windows: Sequence[CorridorWindow],
     existing: Mapping[str, ExistingCapacity],
     carriageways: Mapping[Any, set[tuple[str, str]]],
+    corridor_arrivals: Mapping[str, Mapping[int, float]] | None = None,
 ) -> ModelInput:
-    """The MILP's numbers for this scenario: classes, sites (floors, own traffic, existing), demands, windows."""
+    """The MILP's numbers for this scenario: classes, sites (floors, own traffic, existing), demands, windows.
+
+    ``corridor_arrivals``: each site's own stopping traffic by stage year (peak-hour arrivals, e.g. from
+    routed flows); sites it leaves out keep the scenario's uniform expressway assumption.
+    """
     years = scenario.stage_years
     norms, costs = scenario.norms, scenario.costs
     classes = {
@@ -394,7 +399,11 @@ def model_input(
             ways = 1
         else:
             ways = len(set().union(*(carriageways.get(n, set()) for n in c.corridor_nodes))) if c.corridor_nodes else 0
-        base = tuple(ways * service_area_arrivals_per_hour(scenario, y) for y in years)
+        own = corridor_arrivals.get(c.site_id) if corridor_arrivals is not None else None
+        if own is not None:
+            base = tuple(float(own.get(y, 0.0)) for y in years)
+        else:
+            base = tuple(ways * service_area_arrivals_per_hour(scenario, y) for y in years)
         sites.append(SiteInput(
             site_id=c.site_id, classes=(STANDARD, HIGH_POWER), fixed_cost_cny=costs.site_fixed_cny,
             floor_by_stage=tuple(floor for _ in years), base_arrivals_by_stage=base,
@@ -443,6 +452,7 @@ def plan_sites(
     existing: Mapping[str, ExistingCapacity] = {},  # noqa: B006 - read only
     extra_candidates: Sequence[Candidate] = (),
     demand: Sequence[DemandPoint] | None = None,
+    corridor_arrivals: Mapping[str, Mapping[int, float]] | None = None,
     progress: ProgressCallback = silent,
 ) -> PlanResult:
     """Site and size fast chargers on ``network`` for every stage of ``scenario``.
@@ -450,7 +460,8 @@ def plan_sites(
     ``depots`` are the fleet depots to equip (from the fleet records); ``existing`` the chargers already
     at candidate sites (by ``site_id``), sunk capacity; ``extra_candidates`` sites beyond the network's
     own (e.g. where an existing charger matches no candidate); ``demand`` replaces the towns' default
-    demand (``town_demand``). Raises ``InfeasibleError`` naming each requirement that cannot be met,
+    demand (``town_demand``); ``corridor_arrivals`` each site's own stopping traffic by stage year (peak-hour
+    arrivals, e.g. from routed flows, ``planner.demand``) instead of the uniform expressway assumption. Raises ``InfeasibleError`` naming each requirement that cannot be met,
     and where, and ``NoPlanInTimeError`` when the solver finds no plan within the time limit.
     """
     scenario = scenario or Scenario()
@@ -470,7 +481,7 @@ def plan_sites(
                                  max_s=scenario.drive_time_min * 60.0)
     with timer.step("model build and solve"):
         inp = model_input(scenario, cands, points, reach, public_index, windows, existing,
-                          _directions_passing(network))
+                          _directions_passing(network), corridor_arrivals)
         sol = solve_model(inp, scenario.solver)
     if sol.solve.status != "optimal":
         logger.warning("the plan is not proven optimal: %s", sol.solve.describe())

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal, TypeAlias
 
 from planner import config
+from planner.demand.assumptions import TrafficAssumptions
 from planner.errors import ScenarioError
 from planner.siting.candidates import CANDIDATE_KINDS, CandidateKind
 from planner.siting.sizing import ChargerNorms, CostAssumptions, DemandAssumptions
@@ -64,6 +65,7 @@ class Scenario:
     norms: ChargerNorms = field(default_factory=ChargerNorms)
     costs: CostAssumptions = field(default_factory=CostAssumptions)
     demand: DemandAssumptions = field(default_factory=DemandAssumptions)
+    traffic: TrafficAssumptions = field(default_factory=TrafficAssumptions)
     #: Real discount rate for the present value of the stages' capital spending, per year, to the first
     #: stage year. 0.08: the social discount rate of China's official project-appraisal parameters
     #: (《建设项目经济评价方法与参数》, 3rd edition, 2006).
