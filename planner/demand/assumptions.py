@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-def doc(default: Any = None, *, unit: str, help: str, source: str, factory: Any = None) -> Any:  # noqa: A002
+def doc(default: Any = None, *, unit: str, help: str, source: str, factory: Any = None) -> Any:
     """A dataclass field with its unit, meaning and source as metadata."""
     meta = {"unit": unit, "help": help, "source": source}
     if factory is not None:

@@ -83,6 +83,8 @@ class Town:
     #: Residents (None: unknown).
     population: int | None
     county_code: str | None
+    #: Where ``population`` comes from (census table, a county-remainder rule, the OSM tag), None if unknown.
+    population_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -466,6 +468,7 @@ def towns_from_network(network: RoadNetwork) -> list[Town]:
             node=p.node,
             population=None if p.population is None else int(p.population),
             county_code=p.county_code,
+            population_source=None if p.population is None else "OpenStreetMap population tag",
         )
         for p in network.places
     ]

@@ -449,10 +449,11 @@ def plan_sites(
     *,
     scenario: Scenario | None = None,
     depots: Sequence[Depot] = (),
-    existing: Mapping[str, ExistingCapacity] = {},  # noqa: B006 - read only
+    existing: Mapping[str, ExistingCapacity] = {},
     extra_candidates: Sequence[Candidate] = (),
     demand: Sequence[DemandPoint] | None = None,
     corridor_arrivals: Mapping[str, Mapping[int, float]] | None = None,
+    towns: Sequence[Town] | None = None,
     progress: ProgressCallback = silent,
 ) -> PlanResult:
     """Site and size fast chargers on ``network`` for every stage of ``scenario``.
@@ -461,7 +462,8 @@ def plan_sites(
     at candidate sites (by ``site_id``), sunk capacity; ``extra_candidates`` sites beyond the network's
     own (e.g. where an existing charger matches no candidate); ``demand`` replaces the towns' default
     demand (``town_demand``); ``corridor_arrivals`` each site's own stopping traffic by stage year (peak-hour
-    arrivals, e.g. from routed flows, ``planner.demand``) instead of the uniform expressway assumption. Raises ``InfeasibleError`` naming each requirement that cannot be met,
+    arrivals, e.g. from routed flows, ``planner.demand``) instead of the uniform expressway assumption;
+    ``towns`` replaces the network's own towns (e.g. with census populations). Raises ``InfeasibleError`` naming each requirement that cannot be met,
     and where, and ``NoPlanInTimeError`` when the solver finds no plan within the time limit.
     """
     scenario = scenario or Scenario()
@@ -471,7 +473,7 @@ def plan_sites(
         cands = candidates_from_network(network, kinds=scenario.candidate_kinds,
                                         corridor_access_km=scenario.corridor_access_km, depots=depots)
         cands += [c for c in extra_candidates if c.site_id not in {x.site_id for x in cands}]
-        towns = towns_from_network(network)
+        towns = towns_from_network(network) if towns is None else list(towns)
         points = town_demand(scenario, towns) if demand is None else list(demand)
         windows = corridor_windows(network.graph, cands, range_margin_km=scenario.range_margin_km)
         polygons, county_names = county_areas(network)
