@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= out
 
-.PHONY: demo test test-slow test-deps bench soak serve clean help
+.PHONY: demo test test-slow test-deps bench soak fuzz serve clean help
 
 help:
 	@echo "make demo   - install into .venv and run the main job on the shipped Shanwei data (writes $(OUT)/)"
@@ -14,6 +14,7 @@ help:
 	@echo "              when run as root or with passwordless sudo) and run the whole test suite"
 	@echo "make bench  - run the benchmarks in bench/ (prints a table, writes bench/results.json)"
 	@echo "make soak   - a few minutes of mixed load on a loopback evplan serve: errors, p50/p99, rows lost"
+	@echo "make fuzz   - schemathesis with every check for 90 s against a loopback evplan serve"
 	@echo "make serve  - start the API and map page on http://127.0.0.1:8000"
 
 $(BIN)/python:
@@ -48,6 +49,10 @@ bench: $(VENV)/.installed-dev
 # Not part of `make test`: about 2 minutes of load on loopback (bench/soak.py; SOAK_ARGS=--help for options).
 soak: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.soak $(SOAK_ARGS)
+
+# Not part of `make test`: schemathesis --checks all for 90 s on loopback (bench/fuzz.py; FUZZ_ARGS=--help for options).
+fuzz: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.fuzz $(FUZZ_ARGS)
 
 serve: $(VENV)/.installed
 	$(BIN)/evplan serve

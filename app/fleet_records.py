@@ -44,10 +44,29 @@ def records_in_use(fleet_dir: Path, db_path: Path) -> tuple[FleetRecords, str]:
     return fleet.load_records(fleet_dir), "shipped"
 
 
-def reload_records(state: ServiceState) -> None:
-    """Re-read the records in use into ``state`` (under its records lock: a concurrent upload waits)."""
+def reload_records(state: ServiceState, *, including: int | None = None) -> None:
+    """Re-read the records in use into ``state``, their most asked figures computed before the switch.
+
+    Under the records lock: a concurrent upload waits, then finds its ingest already included
+    (``including``: the count of committed ingests it needs) and reads nothing again, so a burst of
+    uploads shares one re-read. Readers go on being answered from the previous records until the switch.
+    """
     with state.records_lock:
-        state.fleet, state.fleet_source = records_in_use(state.settings.fleet_dir, state.settings.database_path)
+        if including is not None and state.ingests_in_use >= including:
+            return
+        with state.ingest_count_lock:
+            committed = state.ingests_committed  # every one of these is in the store before it is read
+        records, source = records_in_use(state.settings.fleet_dir, state.settings.database_path)
+        state.derived.prepare(records)
+        state.fleet, state.fleet_source = records, source
+        state.ingests_in_use = committed
+
+
+def _ingest_committed(state: ServiceState) -> int:
+    """Count one more committed ingest; returns the count that includes it."""
+    with state.ingest_count_lock:
+        state.ingests_committed += 1
+        return state.ingests_committed
 
 
 #: Row issues listed in an upload's answer; ``issues_not_listed`` counts the rest (all are stored).
@@ -75,6 +94,7 @@ def ingest_upload(state: ServiceState, saved: SavedUpload) -> dict[str, Any]:
         # In a child process with a wall-clock budget: past it the ingest is killed and the store is untouched.
         report = run_within(settings.ingest_time_limit_s, fleet_store.ingest_file, settings.database_path, saved.path,
                             source_name=saved.display_name, fleet_dir=settings.fleet_dir,
+                            max_decompressed_bytes=settings.max_decompressed_bytes,
                             then=methodcaller("to_dict", max_issues=MAX_ISSUES_LISTED))
     except EvplanError as exc:
         message = (str(exc).replace(str(saved.path), saved.display_name).replace(saved.path.name, saved.display_name)
@@ -85,5 +105,5 @@ def ingest_upload(state: ServiceState, saved: SavedUpload) -> dict[str, Any]:
     report.pop("db", None)  # a server path
     report = _rename_file(report, str(saved.path), saved.display_name)
     if not report.get("already_ingested"):
-        reload_records(state)
+        reload_records(state, including=_ingest_committed(state))
     return {**report, "file": saved.display_name, "size_bytes": saved.size_bytes, "records_source": state.fleet_source}

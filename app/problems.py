@@ -15,7 +15,13 @@ from starlette.routing import Match, Mount
 
 from app.reports import RecordsNotLoadedError
 from app.store import RunNotFinishedError
-from app.uploads import IngestInterruptedError, UnsupportedUploadError, UploadError, UploadTooLargeError
+from app.uploads import (
+    IngestInterruptedError,
+    UnsupportedUploadError,
+    UploadError,
+    UploadTimeLimitError,
+    UploadTooLargeError,
+)
 from planner.errors import (
     EvplanError,
     InfeasibleError,
@@ -28,6 +34,7 @@ from planner.errors import (
     SolverError,
     StorageError,
 )
+from planner.fleet.reading import DecompressedTooLargeError
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("evplan.app")
@@ -41,12 +48,14 @@ STATUS_BY_ERROR: dict[type[EvplanError], int] = {
     NetworkError: 400,
     RecordError: 400,
     UploadError: 400,
+    UploadTimeLimitError: 408,
     ScenarioError: 422,
     InfeasibleError: 422,
     NoPlanInTimeError: 422,
     NotFoundError: 404,
     RunNotFinishedError: 409,
     UploadTooLargeError: 413,
+    DecompressedTooLargeError: 413,
     UnsupportedUploadError: 415,
     SolverError: 500,
     StorageError: 503,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from fastapi.responses import JSONResponse
@@ -15,10 +16,14 @@ from pydantic import (
 )
 
 from planner.siting.scenario import (
+    ASSUMPTIONS,
     MAX_STAGES,
     OPTIONS,
+    SECTIONS,
+    Assumption,
     Option,
     Scenario,
+    ValueType,
     check_options,
     scenario_from_options,
 )
@@ -33,14 +38,15 @@ class _ScenarioBase(BaseModel):
             "examples": [
                 {"stage_years": [2025, 2030], "range_margin_km": 50, "drive_time_min": 30, "dc_power_kw": 120,
                  "min_chargers_per_station": 3, "budget_cny": None,
-                 "candidate_kinds": ["service_area", "interchange", "fuel", "parking", "town", "depot"]}
+                 "candidate_kinds": ["service_area", "interchange", "fuel", "parking", "town", "depot"],
+                 "costs": {"site_fixed_cny": 500000}, "demand": {"ev_stop_share": 0.15}}
             ]
         },
     )
 
     def to_scenario(self) -> Scenario:
         """The planner's scenario for this request."""
-        return scenario_from_options(self.model_dump())
+        return scenario_from_options(self.model_dump(mode="json"))
 
 
 def _annotation(opt: Option) -> Any:
@@ -82,14 +88,83 @@ def _check(value: Any, info: ValidationInfo) -> Any:
     return list(checked) if isinstance(checked, tuple) else checked
 
 
+def _assumption_annotation(a: Assumption, t: ValueType) -> Any:
+    """The type of an assumption (or of a table's entries) with its bounds, so that the OpenAPI schema states them."""
+    bounds: dict[str, float] = {}
+    if a.low is not None:
+        bounds["ge"] = a.low
+    if a.high is not None:
+        bounds["le"] = a.high
+    kind: Any
+    if t.kind == "number":
+        kind = Annotated[float, Field(allow_inf_nan=False, **bounds)]
+    elif t.kind == "integer":
+        kind = Annotated[int, Field(**bounds)]
+    elif t.kind == "bool":
+        kind = bool
+    elif t.kind == "text":
+        choices = t.choices or a.choices
+        kind = Literal[choices] if choices else str  # type: ignore[valid-type]
+    elif t.kind == "list":
+        kind = list[_assumption_annotation(a, t.value)]  # type: ignore[arg-type,misc]
+    else:
+        key = Annotated[str, Field(pattern=r"^-?[0-9]+$")] if t.key == "integer" else str
+        kind = dict[key, _assumption_annotation(a, t.value)]  # type: ignore[arg-type,valid-type,misc]
+    return kind | None if t.optional else kind
+
+
+def _assumption_field(a: Assumption) -> tuple[Any, Any]:
+    unit = f" Unit: {a.unit}." if a.unit else ""
+    description = f"{a.help[0].upper()}{a.help[1:]}.{unit} Allowed: {a.range_text()}. Source: {a.source}."
+    default = a.default
+    if isinstance(default, dict | list):
+        return _assumption_annotation(a, a.type), Field(default_factory=lambda d=default: json.loads(json.dumps(d)),
+                                                        description=description)
+    return _assumption_annotation(a, a.type), Field(default, description=description)
+
+
+def _check_assumption(section: str) -> Any:
+    def check(value: Any, info: ValidationInfo) -> Any:
+        """The assumption's own check (``planner.siting.scenario``): canonical, so the same choice is the same run."""
+        return next(a for a in ASSUMPTIONS if a.path == f"{section}.{info.field_name}").check(value)
+
+    return check
+
+
+def _section_model(section: str) -> type[BaseModel]:
+    """The body of one assumption section (``norms``, ``costs`` …), with its sub-sections nested."""
+    own = [a for a in ASSUMPTIONS if a.section == section]
+    subs = [x for x in SECTIONS if x.rpartition(".")[0] == section]
+    name = "".join(part.title().replace("_", "") for part in section.split(".")) + "In"
+    models = {sub.rpartition(".")[2]: _section_model(sub) for sub in subs}
+    nested = {key: (model, Field(default_factory=model)) for key, model in models.items()}
+    validators = {"check": field_validator(*(a.name for a in own))(_check_assumption(section))} if own else {}
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        name,
+        __config__=ConfigDict(extra="forbid", strict=True),
+        __doc__=f"The [{section}] assumptions of a scenario (the same names, units, ranges and defaults as the "
+                f"scenario file's section); a value left out keeps its default.",
+        __validators__=validators,
+        **{a.name: _assumption_field(a) for a in own},
+        **nested,
+    )
+
+
+#: One model per top-level assumption section: ``norms``, ``costs``, ``demand``, ``traffic`` …
+SECTION_MODELS: dict[str, type[BaseModel]] = {s: _section_model(s) for s in SECTIONS if "." not in s}
+
 #: A siting scenario: one field per option of ``planner.siting.scenario.OPTIONS`` (same names, units,
-#: defaults and ranges as the flags of ``evplan plan``).
+#: defaults and ranges as the flags of ``evplan plan``), and one optional object per assumption section (the
+#: sections of the scenario file).
 ScenarioIn: type[_ScenarioBase] = create_model(
     "ScenarioIn",
     __base__=_ScenarioBase,
-    __doc__="A siting scenario; every field has the default of `evplan plan` and the range of its option.",
+    __doc__="A siting scenario; every field has the default of `evplan plan` and the range of its option; the "
+            "nested objects hold the assumptions of the scenario file's sections.",
     __validators__={"check_option": field_validator(*(o.name for o in OPTIONS))(_check)},
     **{o.name: _field(o) for o in OPTIONS},
+    **{name: (model, Field(default_factory=model, description=f"The [{name}] assumptions (see the scenario file)."))
+       for name, model in SECTION_MODELS.items()},
 )
 
 

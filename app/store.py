@@ -172,6 +172,69 @@ class SweepRecord:
                 "grid": self.grid}
 
 
+class _RecordTable:
+    """The lifecycle of one kind of job record (siting runs, sweeps), the same for both:
+
+    queued -> running -> succeeded | failed | cancelled, one row per job keyed by an identity (``key_column``)
+    so that the same job submitted again returns the stored one unless it failed or was cancelled.
+    """
+
+    def __init__(self, table: str, key_column: str, noun: str, record: Any,
+                 interrupted: tuple[tuple[str, str], ...]) -> None:
+        self.table, self.key_column, self.noun, self.record = table, key_column, noun, record
+        self.interrupted = interrupted  # (status, reason) of jobs a previous process left unfinished
+
+    def create(self, con: sqlite3.Connection, key: str, columns: dict[str, Any]) -> tuple[Any, bool]:
+        """A new queued job with ``columns``, or the stored one of the same key (not failed or cancelled)."""
+        row = con.execute(f"SELECT * FROM {self.table} WHERE {self.key_column} = ? "
+                          "AND status IN ('queued','running','succeeded') ORDER BY rowid DESC LIMIT 1",
+                          (key,)).fetchone()
+        if row is not None:
+            return self.record(row), False
+        job_id = uuid.uuid4().hex
+        values = {"id": job_id, self.key_column: key, **columns, "status": "queued", "created_at": now(),
+                  "message": "queued"}
+        con.execute(f"INSERT INTO {self.table} ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+                    tuple(values.values()))
+        return self.record(con.execute(f"SELECT * FROM {self.table} WHERE id = ?", (job_id,)).fetchone()), True
+
+    def get(self, con: sqlite3.Connection, job_id: str) -> Any:
+        row = con.execute(f"SELECT * FROM {self.table} WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no siting {self.noun} with id {job_id!r}")
+        return self.record(row)
+
+    def newest(self, con: sqlite3.Connection, limit: int) -> list[Any]:
+        rows = con.execute(f"SELECT * FROM {self.table} ORDER BY rowid DESC LIMIT ?", (limit,)).fetchall()
+        return [self.record(r) for r in rows]
+
+    def queued(self, con: sqlite3.Connection) -> list[Any]:
+        rows = con.execute(f"SELECT * FROM {self.table} WHERE status = 'queued' ORDER BY rowid").fetchall()
+        return [self.record(r) for r in rows]
+
+    def mark_running(self, con: sqlite3.Connection, job_id: str) -> bool:
+        return con.execute(f"UPDATE {self.table} SET status='running', started_at=?, message='started' "
+                           "WHERE id=? AND status='queued'", (now(), job_id)).rowcount == 1
+
+    def fail(self, con: sqlite3.Connection, job_id: str, error: str, status: str) -> bool:
+        return con.execute(f"UPDATE {self.table} SET status=?, error=?, message=?, finished_at=? "
+                           "WHERE id=? AND status IN ('queued','running')",
+                           (status, error, status, now(), job_id)).rowcount == 1
+
+    def fail_interrupted(self, con: sqlite3.Connection) -> int:
+        count = 0
+        for status, reason in self.interrupted:
+            count += con.execute(f"UPDATE {self.table} SET status='failed', finished_at=?, message='failed', "
+                                 "error=? WHERE status=?", (now(), reason, status)).rowcount
+        return count
+
+    def not_finished(self, job: Any, part: str, error: type[RunNotFinishedError]) -> RunNotFinishedError:
+        """Why a job that has not succeeded has no ``part``."""
+        why = {"queued": "it is queued", "running": "it is still running"}.get(
+            job.status, f"it {job.status}: {job.error or 'no reason recorded'}")
+        return error(f"siting {self.noun} {job.id} has no {part}: {why}", job.status)
+
+
 class Store:
     """Access to the service database; one short-lived connection per operation."""
 
@@ -266,49 +329,34 @@ class Store:
     def create_run(self, scenario_key: str, scenario: dict[str, Any]) -> tuple[RunRecord, bool]:
         """A new queued run, or the stored one for the same scenario (not failed or cancelled)."""
         with self._tx() as con:
-            row = con.execute(
-                "SELECT * FROM siting_runs WHERE scenario_key = ? AND status IN ('queued','running','succeeded') "
-                "ORDER BY rowid DESC LIMIT 1",
-                (scenario_key,),
-            ).fetchone()
-            if row is not None:
-                return _run(row), False
-            run_id = uuid.uuid4().hex
-            con.execute(
-                "INSERT INTO siting_runs (id, scenario_key, scenario_json, status, created_at, message) "
-                "VALUES (?, ?, ?, 'queued', ?, 'queued')",
-                (run_id, scenario_key, json.dumps(scenario, sort_keys=True), now()),
-            )
-            return _run(con.execute("SELECT * FROM siting_runs WHERE id = ?", (run_id,)).fetchone()), True
+            return RUNS.create(con, scenario_key, {"scenario_json": json.dumps(scenario, sort_keys=True)})
 
     def get_run(self, run_id: str) -> RunRecord:
         """The run with this id, or NotFoundError."""
         with self._connect() as con:
-            row = con.execute("SELECT * FROM siting_runs WHERE id = ?", (run_id,)).fetchone()
-        if row is None:
-            raise NotFoundError(f"no siting run with id {run_id!r}")
-        return _run(row)
+            return RUNS.get(con, run_id)
 
     def list_runs(self, *, limit: int = 100) -> list[RunRecord]:
         """The newest runs first."""
         with self._connect() as con:
-            rows = con.execute("SELECT * FROM siting_runs ORDER BY rowid DESC LIMIT ?", (limit,)).fetchall()
-        return [_run(r) for r in rows]
+            return RUNS.newest(con, limit)
 
     def queued_runs(self) -> list[RunRecord]:
         """Runs waiting for a worker, oldest first."""
         with self._connect() as con:
-            rows = con.execute("SELECT * FROM siting_runs WHERE status = 'queued' ORDER BY rowid").fetchall()
-        return [_run(r) for r in rows]
+            return RUNS.queued(con)
+
+    def run_statuses(self, run_ids: list[str]) -> dict[str, str]:
+        """The status of each of these runs that exists, newest first."""
+        with self._connect() as con:
+            rows = con.execute(f"SELECT id, status FROM siting_runs WHERE id IN ({', '.join('?' * len(run_ids))}) "
+                               "ORDER BY rowid DESC", tuple(run_ids)).fetchall()
+        return {r["id"]: r["status"] for r in rows}
 
     def mark_running(self, run_id: str) -> bool:
         """Queued → running; False if the run is no longer queued (e.g. cancelled)."""
         with self._tx() as con:
-            cur = con.execute(
-                "UPDATE siting_runs SET status='running', started_at=?, message='started' WHERE id=? AND status='queued'",
-                (now(), run_id),
-            )
-            return cur.rowcount == 1
+            return RUNS.mark_running(con, run_id)
 
     def set_progress(self, run_id: str, fraction: float, message: str) -> None:
         """Progress of a running run."""
@@ -335,21 +383,14 @@ class Store:
     def fail_run(self, run_id: str, error: str, *, status: str = "failed") -> bool:
         """Mark an unfinished run failed (or cancelled) with the reason; False if it had already finished."""
         with self._tx() as con:
-            cur = con.execute(
-                "UPDATE siting_runs SET status=?, error=?, message=?, finished_at=? "
-                "WHERE id=? AND status IN ('queued','running')",
-                (status, error, status, now(), run_id),
-            )
-            return cur.rowcount == 1
+            return RUNS.fail(con, run_id, error, status)
 
     def result(self, run_id: str, part: str) -> dict[str, Any]:
         """One stored result of a succeeded run: ``summary``, ``sites`` or ``coverage``."""
         column = {"summary": "summary_json", "sites": "sites_geojson", "coverage": "coverage_geojson"}[part]
         run = self.get_run(run_id)
         if run.status != "succeeded":
-            why = {"queued": "it is queued", "running": "it is still running"}.get(
-                run.status, f"it {run.status}: {run.error or 'no reason recorded'}")
-            raise RunNotFinishedError(f"siting run {run_id} has no {part}: {why}", run.status)
+            raise RUNS.not_finished(run, part, RunNotFinishedError)
         with self._connect() as con:
             text = con.execute(f"SELECT {column} FROM siting_runs WHERE id = ?", (run_id,)).fetchone()[0]
         return json.loads(text)
@@ -357,13 +398,7 @@ class Store:
     def fail_interrupted_runs(self) -> int:
         """Mark runs left queued or running by a previous process as failed, with the reason; returns how many."""
         with self._tx() as con:
-            count = 0
-            for status, reason in (("running", INTERRUPTED_RUNNING), ("queued", INTERRUPTED_QUEUED)):
-                count += con.execute(
-                    "UPDATE siting_runs SET status='failed', finished_at=?, message='failed', error=? WHERE status=?",
-                    (now(), reason, status),
-                ).rowcount
-            return count
+            return RUNS.fail_interrupted(con)
 
     def ping(self) -> bool:
         """True when the database answers a query (readiness check)."""
@@ -407,42 +442,27 @@ class Store:
     def create_sweep(self, sweep_key: str, grid: dict[str, Any], points: int) -> tuple[SweepRecord, bool]:
         """A new queued sweep, or the stored one of the same grid on the same inputs (not failed or cancelled)."""
         with self._tx() as con:
-            row = con.execute(
-                "SELECT * FROM siting_sweeps WHERE sweep_key = ? AND status IN ('queued','running','succeeded') "
-                "ORDER BY rowid DESC LIMIT 1", (sweep_key,)).fetchone()
-            if row is not None:
-                return _sweep(row), False
-            sweep_id = uuid.uuid4().hex
-            con.execute("INSERT INTO siting_sweeps (id, sweep_key, grid_json, points, status, created_at, message) "
-                        "VALUES (?, ?, ?, ?, 'queued', ?, 'queued')",
-                        (sweep_id, sweep_key, json.dumps(grid, sort_keys=True), points, now()))
-            return _sweep(con.execute("SELECT * FROM siting_sweeps WHERE id = ?", (sweep_id,)).fetchone()), True
+            return SWEEPS.create(con, sweep_key, {"grid_json": json.dumps(grid, sort_keys=True), "points": points})
 
     def get_sweep(self, sweep_id: str) -> SweepRecord:
         """The sweep with this id, or NotFoundError."""
         with self._connect() as con:
-            row = con.execute("SELECT * FROM siting_sweeps WHERE id = ?", (sweep_id,)).fetchone()
-        if row is None:
-            raise NotFoundError(f"no siting sweep with id {sweep_id!r}")
-        return _sweep(row)
+            return SWEEPS.get(con, sweep_id)
 
     def list_sweeps(self, *, limit: int = 100) -> list[SweepRecord]:
         """The newest sweeps first."""
         with self._connect() as con:
-            rows = con.execute("SELECT * FROM siting_sweeps ORDER BY rowid DESC LIMIT ?", (limit,)).fetchall()
-        return [_sweep(r) for r in rows]
+            return SWEEPS.newest(con, limit)
 
     def queued_sweeps(self) -> list[SweepRecord]:
         """Sweeps waiting to start, oldest first."""
         with self._connect() as con:
-            rows = con.execute("SELECT * FROM siting_sweeps WHERE status = 'queued' ORDER BY rowid").fetchall()
-        return [_sweep(r) for r in rows]
+            return SWEEPS.queued(con)
 
     def mark_sweep_running(self, sweep_id: str) -> bool:
         """Queued -> running; False if the sweep is no longer queued."""
         with self._tx() as con:
-            return con.execute("UPDATE siting_sweeps SET status='running', started_at=?, message='started' "
-                               "WHERE id=? AND status='queued'", (now(), sweep_id)).rowcount == 1
+            return SWEEPS.mark_running(con, sweep_id)
 
     def set_sweep_progress(self, sweep_id: str, points_done: int, message: str) -> None:
         """Points finished so far of a running sweep."""
@@ -461,26 +481,18 @@ class Store:
     def fail_sweep(self, sweep_id: str, error: str, *, status: str = "failed") -> bool:
         """Mark an unfinished sweep failed (or cancelled) with the reason; False if it had already finished."""
         with self._tx() as con:
-            return con.execute("UPDATE siting_sweeps SET status=?, error=?, message=?, finished_at=? "
-                               "WHERE id=? AND status IN ('queued','running')",
-                               (status, error, status, now(), sweep_id)).rowcount == 1
+            return SWEEPS.fail(con, sweep_id, error, status)
 
     def fail_interrupted_sweeps(self) -> int:
         """Mark sweeps left queued or running by a previous process as failed, with the reason."""
         with self._tx() as con:
-            count = 0
-            for status, reason in (("running", INTERRUPTED_SWEEP_RUNNING), ("queued", INTERRUPTED_SWEEP_QUEUED)):
-                count += con.execute("UPDATE siting_sweeps SET status='failed', finished_at=?, message='failed', "
-                                     "error=? WHERE status=?", (now(), reason, status)).rowcount
-            return count
+            return SWEEPS.fail_interrupted(con)
 
     def sweep_result(self, sweep_id: str, part: str) -> Any:
         """A succeeded sweep's ``table`` (JSON) or ``page`` (HTML); ``SweepNotFinishedError`` before."""
         sweep = self.get_sweep(sweep_id)
         if sweep.status != "succeeded":
-            why = {"queued": "it is queued", "running": "it is still running"}.get(
-                sweep.status, f"it {sweep.status}: {sweep.error or 'no reason recorded'}")
-            raise SweepNotFinishedError(f"siting sweep {sweep_id} has no {part}: {why}", sweep.status)
+            raise SWEEPS.not_finished(sweep, part, SweepNotFinishedError)
         column = {"table": "table_json", "page": "page_html"}[part]
         with self._connect() as con:
             text = con.execute(f"SELECT {column} FROM siting_sweeps WHERE id = ?", (sweep_id,)).fetchone()[0]
@@ -548,6 +560,12 @@ def _sweep(row: sqlite3.Row) -> SweepRecord:
                        points=row["points"], points_done=row["points_done"], status=row["status"],
                        progress=row["progress"], message=row["message"], error=row["error"],
                        created_at=row["created_at"], started_at=row["started_at"], finished_at=row["finished_at"])
+
+
+RUNS = _RecordTable("siting_runs", "scenario_key", "run", _run,
+                    (("running", INTERRUPTED_RUNNING), ("queued", INTERRUPTED_QUEUED)))
+SWEEPS = _RecordTable("siting_sweeps", "sweep_key", "sweep", _sweep,
+                      (("running", INTERRUPTED_SWEEP_RUNNING), ("queued", INTERRUPTED_SWEEP_QUEUED)))
 
 
 @contextmanager

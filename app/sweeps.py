@@ -10,23 +10,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import multiprocessing as mp
 import os
-import signal
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
-from app.runs import _exit_reason, _kill, _public, scenario_key
+from app.runs import WorkerSupervisor, _public, exit_when_orphaned, scenario_key
 from app.store import SweepRecord
 from planner.fleet import store as fleet_store
 from planner.sweep import grid_points, grid_size
 from planner.sweep.grid import jsonable
 
 log = logging.getLogger("evplan.sweeps")
-
-PARENT_CHECK_S = 1.0
 
 
 def sweeps_dir(db_path: Path) -> Path:
@@ -46,25 +40,13 @@ def sweep_key(points: list[dict[str, Any]], osm_path: Path, fleet_dir: Path, db_
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def _kill_group_when_orphaned(parent_pid: int) -> None:
-    """End this sweep and its Dask workers (its process group) once the service that started it is gone."""
-
-    def watch() -> None:
-        while True:
-            time.sleep(PARENT_CHECK_S)
-            if os.getppid() != parent_pid:
-                os.killpg(0, signal.SIGKILL)
-
-    threading.Thread(target=watch, name="evplan-parent-watch", daemon=True).start()
-
-
 def execute_sweep(sweep_id: str, db_path: str, osm_path: str, fleet_dir: str, grid: dict[str, Any],
                   max_points: int, workers: int, scheduler: str, parent_pid: int | None = None) -> None:
     """Sweep-process entry: run every point (Dask tasks), store each finished point as a run, then the table
     and the page."""
     os.setpgrp()  # its Dask workers join this group: killing the sweep ends them too
     if parent_pid is not None:
-        _kill_group_when_orphaned(parent_pid)
+        exit_when_orphaned(parent_pid, whole_group=True)
     from app.store import Store
     from planner.errors import EvplanError, StorageError
     from planner.sweep import SweepEvent, SweepInputs, render_page, run_sweep
@@ -125,45 +107,27 @@ def _store_point(store: Any, row: dict[str, Any], points_dir: Path, osm_path: st
     return run.id
 
 
-class SweepManager:
+class SweepManager(WorkerSupervisor):
     """Queues, starts, watches and cancels sweeps, one at a time (each uses every worker it is given)."""
+
+    noun = "sweep"
+    process_noun = "sweep process"
+    time_limit_setting = "EVPLAN_SWEEP_TIME_LIMIT_S"
+    time_limit_note = "; its finished points are reused when it is submitted again"
+    shutdown_error = ("the service shut down while this sweep was running; submit it again: its finished points "
+                      "are reused")
+    poll_s = 0.5
+    daemon = False  # it starts the Dask cluster's worker processes itself
 
     def __init__(self, store: Any, *, osm_path: Path, fleet_dir: Path, max_points: int, workers: int,
                  scheduler: str, time_limit_s: float) -> None:
+        super().__init__(max_concurrent=1, time_limit_s=time_limit_s)
         self.store = store
         self.osm_path = Path(osm_path)
         self.fleet_dir = Path(fleet_dir)
         self.max_points = max_points
         self.workers = workers
         self.scheduler = scheduler
-        self.time_limit_s = time_limit_s
-        self._ctx = mp.get_context("spawn")
-        self._active: dict[str, tuple[Any, float]] = {}
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Mark sweeps interrupted by a previous process as failed, then start dispatching."""
-        failed = self.store.fail_interrupted_sweeps()
-        if failed:
-            log.warning("marked %d interrupted siting sweep(s) as failed", failed)
-        self._thread = threading.Thread(target=self._loop, name="evplan-sweeps", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop dispatching and end a running sweep (marked failed)."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread:
-            self._thread.join(timeout=10)
-        with self._lock:
-            for sweep_id, (proc, _) in list(self._active.items()):
-                _kill(proc)
-                self.store.fail_sweep(sweep_id, "the service shut down while this sweep was running; submit it "
-                                                "again: its finished points are reused")
-            self._active.clear()
 
     def submit(self, grid: dict[str, list[Any]]) -> tuple[SweepRecord, bool]:
         """Queue a grid (checked, at most ``max_points`` points); the same grid on the same inputs returns
@@ -181,62 +145,21 @@ class SweepManager:
         self._wake.set()
         return sweep, created
 
-    def cancel(self, sweep_id: str) -> SweepRecord:
-        """Cancel a queued or running sweep (killing its process group); a finished one is left as it is."""
-        sweep = self.store.get_sweep(sweep_id)
-        if sweep.status in ("queued", "running"):
-            with self._lock:
-                active = self._active.pop(sweep_id, None)
-                if active:
-                    _kill(active[0])
-                self.store.fail_sweep(sweep_id, "cancelled on request", status="cancelled")
-        return self.store.get_sweep(sweep_id)
+    def _fail_interrupted(self) -> int:
+        return self.store.fail_interrupted_sweeps()
 
-    def _loop(self) -> None:
-        last_error = None
-        while not self._stop.is_set():
-            try:
-                self._reap()
-                self._dispatch()
-                last_error = None
-            except Exception as exc:
-                if repr(exc) != last_error:
-                    log.exception("sweep dispatcher error (retrying every 0.5 s)")
-                last_error = repr(exc)
-            self._wake.wait(0.5)
-            self._wake.clear()
+    def _queued(self) -> list[Any]:
+        return self.store.queued_sweeps()
 
-    def _reap(self) -> None:
-        with self._lock:
-            for sweep_id, (proc, started) in list(self._active.items()):
-                if proc.is_alive():
-                    if time.monotonic() - started > self.time_limit_s:
-                        _kill(proc)
-                        self.store.fail_sweep(sweep_id, f"time limit of {self.time_limit_s:g} s exceeded "
-                                                        "(EVPLAN_SWEEP_TIME_LIMIT_S); its finished points are reused "
-                                                        "when it is submitted again")
-                        del self._active[sweep_id]
-                    continue
-                proc.join()
-                self.store.fail_sweep(sweep_id, _exit_reason(proc.exitcode).replace("worker process", "sweep process"))
-                del self._active[sweep_id]
+    def _mark_running(self, job_id: str) -> bool:
+        return self.store.mark_sweep_running(job_id)
 
-    def _dispatch(self) -> None:
-        with self._lock:
-            if self._active or self._stop.is_set():
-                return
-            for sweep in self.store.queued_sweeps()[:1]:
-                if not self.store.mark_sweep_running(sweep.id):
-                    continue
-                # Not a daemon: it starts the Dask cluster's worker processes itself.
-                proc = self._ctx.Process(
-                    target=execute_sweep,
-                    args=(sweep.id, str(self.store.path), str(self.osm_path), str(self.fleet_dir), sweep.grid,
-                          self.max_points, self.workers, self.scheduler, os.getpid()),
-                    name=f"evplan-sweep-{sweep.id[:8]}", daemon=False)
-                try:
-                    proc.start()
-                except Exception as exc:  # noqa: BLE001
-                    self.store.fail_sweep(sweep.id, f"could not start a sweep process: {exc}")
-                    continue
-                self._active[sweep.id] = (proc, time.monotonic())
+    def _fail(self, job_id: str, error: str, *, status: str = "failed") -> bool:
+        return self.store.fail_sweep(job_id, error, status=status)
+
+    def _get(self, job_id: str) -> SweepRecord:
+        return self.store.get_sweep(job_id)
+
+    def _target(self, job: SweepRecord) -> tuple[Any, tuple[Any, ...]]:
+        return execute_sweep, (job.id, str(self.store.path), str(self.osm_path), str(self.fleet_dir), job.grid,
+                               self.max_points, self.workers, self.scheduler, os.getpid())

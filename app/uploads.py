@@ -3,7 +3,9 @@
 The multipart body is parsed as it arrives (python-multipart), so a file over the limit is refused
 after at most one chunk past it, never buffered in memory or spooled whole. A gzip file is inflated
 as it arrives too (only counted, never kept), so one that expands past EVPLAN_MAX_DECOMPRESSED_MB is
-refused before anything reads it whole. A body that ends before the closing multipart boundary is a
+refused before anything reads it whole. The body must arrive within a wall-clock budget
+(EVPLAN_UPLOAD_RECEIVE_TIME_LIMIT_S): a client trickling bytes (slow loris) is refused with 408 at the
+budget instead of holding the upload open for ever. A body that ends before the closing multipart boundary is a
 cut-off upload and is refused, never stored as if complete. The name the client gives is only shown
 in messages: the file on disk gets a random name and a suffix chosen from its first bytes (gzip,
 Parquet or plain CSV).
@@ -28,20 +30,26 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 import anyio
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from planner.errors import EvplanError, StorageError
+from planner.fleet.reading import (
+    GZIP_MAGIC,
+    PARQUET_MAGIC,
+    DecompressedTooLargeError,
+    GzipInflater,
+    parquet_declared_bytes,
+    too_large,
+)
 
 log = logging.getLogger("evplan.uploads")
 
 #: Allowance for the multipart framing around the file (boundaries, part headers, small fields).
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
-GZIP_MAGIC = b"\x1f\x8b"
-PARQUET_MAGIC = b"PAR1"
 
 
 class UploadError(EvplanError):
@@ -50,19 +58,20 @@ class UploadError(EvplanError):
 
 class UploadTooLargeError(EvplanError):
     """The upload is over EVPLAN_MAX_UPLOAD_MB; the connection is closed rather than drained."""
-    headers = {"Connection": "close"}
+    headers: ClassVar[dict[str, str]] = {"Connection": "close"}
 
 
 class UnsupportedUploadError(EvplanError):
     """The request is not ``multipart/form-data``."""
 
 
+class UploadTimeLimitError(UploadError):
+    """The body did not arrive within EVPLAN_UPLOAD_RECEIVE_TIME_LIMIT_S (a stalled or trickling client); nothing was stored."""
+    headers: ClassVar[dict[str, str]] = {"Connection": "close"}
+
+
 class UploadIncompleteError(UploadError):
     """The body ended before the closing multipart boundary: the file may be cut off, so nothing is stored."""
-
-
-class DecompressedTooLargeError(UploadTooLargeError):
-    """A compressed upload expands past EVPLAN_MAX_DECOMPRESSED_MB (a gzip bomb, or simply too much)."""
 
 
 class IngestTimeLimitError(UploadTooLargeError):
@@ -118,17 +127,21 @@ def _too_large(max_bytes: int) -> UploadTooLargeError:
 
 
 async def receive_upload(request: Request, *, directory: Path, max_bytes: int, field: str = "file",
-                         max_decompressed_bytes: int | None = None) -> SavedUpload:
+                         max_decompressed_bytes: int | None = None,
+                         time_limit_s: float | None = None) -> SavedUpload:
     """Stream the ``field`` file part of a multipart request into ``directory``.
 
     ``max_decompressed_bytes`` (default: 10 x ``max_bytes``) bounds what a gzip file inflates to,
     checked while it streams in, and what a Parquet file declares its columns to take uncompressed.
+    ``time_limit_s`` (default: none) bounds the wall-clock time from the first byte of the body to its end.
 
     Raises
     ------
     UploadTooLargeError
         Content-Length, or the bytes counted while streaming, exceed ``max_bytes`` (plus the framing);
         ``DecompressedTooLargeError`` when the file would expand past ``max_decompressed_bytes``.
+    UploadTimeLimitError
+        The body took longer than ``time_limit_s`` to arrive.
     UnsupportedUploadError, UploadError
         Not multipart, malformed, cut off before the closing boundary (``UploadIncompleteError``),
         no ``field`` part, more than one file, or an empty file.
@@ -159,22 +172,32 @@ async def receive_upload(request: Request, *, directory: Path, max_bytes: int, f
     try:
         parser = MultipartParser(params[b"boundary"], parts.callbacks())
         body_bytes = 0
-        async for chunk in request.stream():
-            body_bytes += len(chunk)
-            if body_bytes > body_limit:
-                raise _too_large(max_bytes)
-            try:
-                parser.write(chunk)
-            except EvplanError:
-                raise
-            except Exception as exc:  # python-multipart raises several error types for bad framing
-                raise UploadError(f"the multipart body cannot be parsed ({exc})") from None
-            if parts.file_bytes > max_bytes:
-                raise _too_large(max_bytes)
-            if parts.pending:
-                data = b"".join(parts.pending)
-                parts.pending.clear()
-                await anyio.to_thread.run_sync(sink.write, data)
+        try:
+            with anyio.fail_after(time_limit_s):
+                async for chunk in request.stream():
+                    body_bytes += len(chunk)
+                    if body_bytes > body_limit:
+                        raise _too_large(max_bytes)
+                    try:
+                        parser.write(chunk)
+                    except EvplanError:
+                        raise
+                    except Exception as exc:  # python-multipart raises several error types for bad framing
+                        raise UploadError(f"the multipart body cannot be parsed ({exc})") from None
+                    if parts.file_bytes > max_bytes:
+                        raise _too_large(max_bytes)
+                    if parts.pending:
+                        data = b"".join(parts.pending)
+                        parts.pending.clear()
+                        sink.name = display_name(parts.filename)
+                        await anyio.to_thread.run_sync(sink.write, data)
+        except TimeoutError:
+            log.warning("upload refused: %s bytes of its body arrived in %g s (EVPLAN_UPLOAD_RECEIVE_TIME_LIMIT_S)",
+                        f"{body_bytes:,}", time_limit_s)
+            raise UploadTimeLimitError(
+                f"the upload did not arrive within {time_limit_s:g} s (EVPLAN_UPLOAD_RECEIVE_TIME_LIMIT_S): "
+                f"{body_bytes:,} bytes of its body came in that time; nothing was stored - send it again "
+                "over a faster link, or split it into smaller files") from None
         parser.finalize()
         parts.check(body_bytes)
         await anyio.to_thread.run_sync(handle.close)
@@ -183,10 +206,14 @@ async def receive_upload(request: Request, *, directory: Path, max_bytes: int, f
         with tmp.open("rb") as fh:
             file_format = sniff_format(fh.read(8))
         if file_format == "parquet":
-            await anyio.to_thread.run_sync(_check_parquet_size, tmp, max_decompressed_bytes)
+            await anyio.to_thread.run_sync(_check_parquet_size, tmp, max_decompressed_bytes,
+                                           display_name(parts.filename))
         final = directory / f"upload-{uuid.uuid4().hex}.{file_format}"
         tmp.replace(final)
         return SavedUpload(final, display_name(parts.filename), parts.file_bytes, file_format)
+    except DecompressedTooLargeError as exc:
+        exc.headers = {"Connection": "close"}  # refused mid-body: the rest is not drained
+        raise
     except ClientDisconnect:
         raise UploadError("the client disconnected before the upload was complete") from None
     except OSError as exc:
@@ -269,71 +296,42 @@ class _Parts:
             raise UploadError(f"no '{self.field}' part in the form: send the file as {self.field}=@vehicles.csv")
 
 
-class _Inflater:
-    """Counts what a gzip stream (one or more members) inflates to as it arrives, keeping none of it."""
-
-    STEP = 1 << 20  # at most this much inflated output exists at once
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.total = 0
-        self.damaged = False
-        self._z = zlib.decompressobj(wbits=31)
-
-    def feed(self, data: bytes) -> None:
-        if self.damaged:
-            return
-        try:
-            while data:
-                if self._z.eof:  # the next gzip member
-                    self._z = zlib.decompressobj(wbits=31)
-                self.total += len(self._z.decompress(data, self.STEP))
-                if self.total > self.limit:
-                    raise DecompressedTooLargeError(
-                        f"the gzip upload expands to more than {self.limit / 1e6:g} MB "
-                        "(EVPLAN_MAX_DECOMPRESSED_MB); nothing was stored - split it or send it uncompressed")
-                data = self._z.unused_data if self._z.eof else self._z.unconsumed_tail
-        except zlib.error:
-            # Damaged data: the reader stops at the same byte and says so; what it inflates is counted above.
-            self.damaged = True
-
-
 class _Sink:
-    """The upload's temporary file; a gzip file is also inflated (and counted) as it is written."""
+    """The upload's temporary file; a gzip file is also inflated (only counted) as it is written.
+
+    The counting is ``planner.fleet.reading.GzipInflater``, the reader's own: an upload is refused at the
+    same byte, with the same words, as ``evplan fleet ingest`` refuses the file.
+    """
 
     def __init__(self, handle: IO[bytes], max_decompressed_bytes: int) -> None:
         self.handle = handle
         self.limit = max_decompressed_bytes
-        self.inflater: _Inflater | None = None
+        self.name = "upload"  # the client's file name, once its part headers are read
+        self.inflater: GzipInflater | None = None
+        self.damaged = False  # the reader stops at the same byte and says so
         self._head: bytes | None = b""  # the first bytes, until the format is known (then None)
 
     def write(self, data: bytes) -> None:
         self.handle.write(data)
-        if self._head is None:
-            if self.inflater is not None:
+        if self._head is not None:
+            self._head += data
+            if len(self._head) < len(GZIP_MAGIC):
+                return
+            data, self._head = self._head, None
+            if data.startswith(GZIP_MAGIC):
+                self.inflater = GzipInflater(self.limit, name=self.name, keep=False)
+        if self.inflater is not None and not self.damaged:
+            try:
                 self.inflater.feed(data)
-            return
-        self._head += data
-        if len(self._head) >= len(GZIP_MAGIC):
-            head, self._head = self._head, None
-            if head.startswith(GZIP_MAGIC):
-                self.inflater = _Inflater(self.limit)
-                self.inflater.feed(head)
+            except zlib.error:
+                self.damaged = True
 
 
-def _check_parquet_size(path: Path, limit: int) -> None:
+def _check_parquet_size(path: Path, limit: int, name: str) -> None:
     """Refuse a Parquet file whose footer declares more uncompressed column data than ``limit``."""
-    try:
-        import pyarrow.parquet as pq
-
-        meta = pq.read_metadata(path)
-        declared = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-    except Exception:  # noqa: BLE001 - not readable as Parquet: the reader says why, with the file's name
-        return
-    if declared > limit:
-        raise DecompressedTooLargeError(
-            f"the Parquet upload declares {declared / 1e6:,.0f} MB of uncompressed data, more than the limit of "
-            f"{limit / 1e6:g} MB (EVPLAN_MAX_DECOMPRESSED_MB); nothing was stored")
+    declared = parquet_declared_bytes(path)
+    if declared is not None and declared > limit:
+        raise too_large(name, "a Parquet file", limit, declared_bytes=declared)
 
 
 # --------------------------------------------------------------------- an ingest with a time budget

@@ -28,21 +28,32 @@ from typing import Any
 import numpy as np
 
 from bench._graphs import choose_nodes, grid_roads, travel_minutes
-from bench._measure import PeakRss, Timings, goal, profile_text, run_json_subprocess, write_json
+from bench._measure import (
+    PeakRss,
+    Timings,
+    goal,
+    profile_text,
+    run_json_subprocess,
+    write_json,
+)
 
 #: Instances (sites, demand points, p) and the comparisons run on them. Issue 7's example is
 #: 1,500 sites × 15,000 demand points, p = 60: maximal covering runs at that size. Set covering at
 #: that size and its critical radius is a hard MIP (HiGHS: 8 % gap after 120 s on this machine), so
 #: equal objectives could not be certified; it runs at a third of the size in each dimension.
 #: p-median at that size would need 22.5 M assignment variables in spopt; it runs on a small instance.
+#: "hard" is issue 16's maximal-covering instance: 400 sites × 4,000 demand points, p = 20, with the radius
+#: at which each demand point has ~13 sites within reach (dense reach sets, small p: a 0.5 % LP gap).
 INSTANCES = {
+    "hard": {"sites": 400, "demand": 4000, "p": 20, "mclp_reach_sites": 13.0},
     "medium": {"sites": 500, "demand": 5000, "p": 20},
     "issue": {"sites": 1500, "demand": 15000, "p": 60},
     "p_median": {"sites": 80, "demand": 800, "p": 8},
     "quick": {"sites": 60, "demand": 600, "p": 6},
     "quick_p_median": {"sites": 30, "demand": 300, "p": 5},
 }
-FULL = (("set_covering", "medium"), ("max_covering", "medium"), ("max_covering", "issue"), ("p_median", "p_median"))
+FULL = (("set_covering", "medium"), ("max_covering", "medium"), ("max_covering", "issue"), ("max_covering", "hard"),
+        ("p_median", "p_median"))
 QUICK = (("set_covering", "quick"), ("max_covering", "quick"), ("p_median", "quick_p_median"))
 MIP_GAP = 1e-4
 TIME_LIMIT_S = 600.0
@@ -53,8 +64,12 @@ SPEEDUP_GOAL = 5.0
 REPEAT_IF_UNDER_S = 30.0
 
 
-def make_instance(sites: int, demand: int, p: int, *, seed: int = 5) -> dict[str, Any]:
-    """Drive-time matrix (demand × sites, minutes), integer demand weights, radii and ``p``."""
+def make_instance(sites: int, demand: int, p: int, *, seed: int = 5, mclp_reach_sites: float | None = None) -> dict[str, Any]:
+    """Drive-time matrix (demand × sites, minutes), integer demand weights, radii and ``p``.
+
+    The maximal-covering radius is half the set-covering one, or with ``mclp_reach_sites`` the smallest
+    whole minute at which demand points have that many sites within reach on average.
+    """
     roads = grid_roads(max(10_000, round(demand * 8 / 3)), seed=seed)
     site_nodes = choose_nodes(roads, sites, seed=seed + 1)
     demand_nodes = choose_nodes(roads, demand, seed=seed + 2)
@@ -62,8 +77,13 @@ def make_instance(sites: int, demand: int, p: int, *, seed: int = 5) -> dict[str
     weights = np.random.default_rng(seed + 3).integers(1, 100, demand).astype(float)
     # The smallest whole-minute radius at which every demand point can be covered.
     radius = float(math.ceil(minutes.min(axis=1).max()))
+    mclp_radius = float(math.floor(radius * MCLP_RADIUS_SHARE))
+    if mclp_reach_sites is not None:
+        mclp_radius = 1.0
+        while (minutes <= mclp_radius).sum(axis=1).mean() < mclp_reach_sites:
+            mclp_radius += 1.0
     return {"minutes": minutes, "weights": weights, "radius_min": radius,
-            "mclp_radius_min": float(math.floor(radius * MCLP_RADIUS_SHARE)), "p": p,
+            "mclp_radius_min": mclp_radius, "p": p,
             "graph_nodes": roads.n_nodes, "graph_edges": roads.n_edges}
 
 
@@ -111,7 +131,7 @@ def _run_spopt(model: str, inst: dict[str, Any]) -> dict[str, Any]:
     obj.facility_client_array()
     obj.client_facility_array()
     results = time.perf_counter() - t0
-    fac_vars = getattr(obj, "fac_vars")
+    fac_vars = obj.fac_vars
     return {"total_s": build + solve, "build_s": build, "solve_s": solve, "results_s": results,
             "objective": pulp.value(obj.problem.objective), "status": pulp.LpStatus[obj.problem.status],
             "sol_status": obj.problem.sol_status,
@@ -153,8 +173,11 @@ def _summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def run(options: dict[str, Any]) -> dict[str, Any]:
     """Both libraries on each model, the time ratios and the objective check."""
-    plan = QUICK if options["quick"] else FULL
-    repeats = options["repeats"]
+    return compare(QUICK if options["quick"] else FULL, repeats=options["repeats"], profile=options["profile"])
+
+
+def compare(plan: tuple[tuple[str, str], ...], *, repeats: int = 3, profile: bool = False) -> dict[str, Any]:
+    """Run each (model, instance) of ``plan`` with both libraries side by side (``run``'s document)."""
     comparisons: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="evplan-bench-models-") as tmp:
         files: dict[str, str] = {}
@@ -162,7 +185,8 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
         for key in dict.fromkeys(k for _, k in plan):
             size = INSTANCES[key]
             t0 = time.perf_counter()
-            inst = make_instance(size["sites"], size["demand"], size["p"])
+            inst = make_instance(size["sites"], size["demand"], size["p"],
+                                 mclp_reach_sites=size.get("mclp_reach_sites"))
             files[key] = str(Path(tmp) / f"{key}.npz")
             np.savez(files[key], **{k: np.asarray(v) for k, v in inst.items()})
             instances[key] = {
@@ -202,7 +226,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
                 "objective_equal": rel is not None and rel <= MIP_GAP + 1e-9,
             }
 
-        if options["profile"]:
+        if profile:
             for comp in comparisons.values():
                 if comp["speedup"] < SPEEDUP_GOAL or not comp["objective_equal"]:
                     comp["profile_evplan"] = run_json_subprocess(
@@ -218,6 +242,8 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
         inst = instances[c["instance"]]
         label = f"{model} ({inst['sites']:,} sites × {inst['demand_points']:,} demand"
         label += ")" if model == "set_covering" else f", p={inst['p']})"
+        if c["instance"] == "hard":
+            label += f" hard, {inst['sites_within_mclp_radius_per_demand']:.1f} sites in reach"
         ev, sp = c["evplan"], c["spopt"]
         rows += [
             {"measure": f"{label}: evplan build + solve", "value": ev["total_s"]["median_s"], "unit": "s",

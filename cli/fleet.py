@@ -49,7 +49,7 @@ def run_fleet_command(args: argparse.Namespace, *, data_dir: Path) -> int:
 
     summary = fleet.load_plan_summary(args.plan_summary) if args.plan_summary else None
     paths = write_report(records, out_dir=args.out, targets=targets, lang=args.lang, plan_summary=summary,
-                         year=args.year, other_language=True)
+                         year=args.year, other_language=True, pdf=args.pdf)
     for p in paths:
         print(f"wrote {p}")
     return 0

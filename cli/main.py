@@ -1,4 +1,4 @@
-"""The ``evplan`` command line: plan, network, fleet, sweep, province, serve.
+"""The ``evplan`` command line: plan, network, fleet, sweep, province, scenario, serve.
 
 Each subcommand is a thin shell over ``planner`` functions; errors a planner can act on are printed
 without a traceback and end with exit code 2.
@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from cli.scenario import add_scenario_file_flag, add_scenario_flags
 from planner import __version__, config
 from planner.errors import EvplanError
 from planner.geo import parse_bbox
@@ -53,21 +54,6 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _add_scenario_options(p: argparse.ArgumentParser) -> None:
-    """One flag per scenario option of ``planner.siting.scenario.OPTIONS``: its name with dashes.
-
-    Values stay text here; ``cli/plan.py`` checks them against the option list, so that a bad value is
-    refused with the same rule and message as in the API. Earlier spellings still work, unlisted.
-    """
-    from planner.siting.scenario import OPTIONS
-
-    for opt in OPTIONS:
-        p.add_argument(opt.flag, dest=opt.name, default=opt.to_text(opt.default), metavar=opt.metavar,
-                       help=opt.cli_help())
-        for alias in opt.cli_aliases:
-            p.add_argument(alias, dest=opt.name, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree, with help texts that state units and defaults."""
     parser = argparse.ArgumentParser(
@@ -90,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
             "Writes to --out: service_areas.geojson, sites.geojson, coverage.geojson, summary.json,\n"
             "fleet_indicators.json and report.html/.json/.csv (fleet-share report), then prints a summary.\n"
             "The scenario options below are the same, by name, unit, default and range, as the fields of\n"
-            "the API's POST /api/v1/siting/runs body (with underscores)."
+            "the API's POST /api/v1/siting/runs body (with underscores); the assumptions (--demand.ev-stop-share)\n"
+            "are its nested objects and the sections of a --scenario file (evplan scenario show --toml).\n"
+            "A flag overrides the file, the file the default."
         ),
         formatter_class=_Formatter,
     )
@@ -99,9 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fleet records to read (depots, EV trend, the fleet report); default: the shipped records "
                         "for the shipped network, none for any other --osm")
     p.add_argument("--out", type=Path, default=Path("out"), metavar="DIR", help="output directory")
-    _add_scenario_options(p)
+    p.add_argument("--existing-chargers", action="append", default=[], metavar="FILE",
+                   help="existing chargers (CSV, OSM or a directory of CSVs), added to the shipped file for the "
+                        "shipped network and the extract's own charging stations; 'none' drops the shipped file "
+                        "(repeat the flag for several files)")
+    add_scenario_file_flag(p, "the flags below override it")
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
     p.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
+    add_scenario_flags(p)
 
     # network ----------------------------------------------------------------------------------
     p = sub.add_parser("network", help="inspect, export or import a road network",
@@ -182,13 +175,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="summary.json of a plan (evplan plan) for clause 22 and EVs per charger; "
                         "without it clause 22 reads 'not assessed'")
     q.add_argument("--year", type=int, default=None, help="assessment year (default: the records' cut-off)")
+    q.add_argument("--pdf", action="store_true",
+                   help="also print each page to A4 PDF with headless Chromium (report.pdf, report.en.pdf), fitted so "
+                        "that no page is more than half blank (needs chromium on the PATH and pypdf)")
 
-    # sweep, province ----------------------------------------------------------------------------
+    # sweep, province, scenario ------------------------------------------------------------------
     from cli.province import add_province_parser
+    from cli.scenario import add_scenario_parser
     from cli.sweep import add_sweep_parser
 
     add_sweep_parser(sub, _add_common_network, _Formatter)
     add_province_parser(sub, _Formatter)
+    add_scenario_parser(sub, _Formatter)
 
     # serve ------------------------------------------------------------------------------------
     p = sub.add_parser("serve", help="run the HTTP API and map page",
@@ -255,6 +253,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from cli.province import run_province_command
 
             return run_province_command(args)
+        if args.command == "scenario":
+            from cli.scenario import run_scenario_command
+
+            return run_scenario_command(args)
         if args.command == "serve":
             import uvicorn
 

@@ -10,17 +10,17 @@ from planner import config
 from planner.errors import EvplanError
 from planner.progress import silent, stderr_progress
 from planner.siting.scenario import (
-    OPTIONS,
     Scenario,
-    scenario_from_options,
     spell_options,
 )
 
 
 def scenario_from_args(args: argparse.Namespace) -> Scenario:
-    """The plan scenario the command-line options describe; ``ScenarioError`` names the bad flag."""
-    values = {opt.name: opt.from_text(getattr(args, opt.name), "cli") for opt in OPTIONS}
-    return scenario_from_options(values, spelling="cli")
+    """The plan scenario of ``--scenario FILE`` and the flags over it; ``ScenarioError`` names the bad flag, or
+    the file, section and key."""
+    from cli.scenario import scenario_from_args as from_file_and_flags
+
+    return from_file_and_flags(args)
 
 
 def run_plan_command(args: argparse.Namespace) -> int:
@@ -35,12 +35,17 @@ def run_plan_command(args: argparse.Namespace) -> int:
               file=sys.stderr)
     try:
         scenario = scenario_from_args(args)
+        given = list(getattr(args, "existing_chargers", None) or [])
+        files = [f for f in given if f.strip().lower() != "none"]
         done = run_main_job(args.osm, fleet_dir, scenario, args.out,
                             default_targets=config.TARGETS_FILE, boundary=args.boundary,
-                            bbox=args.bbox, progress=silent if args.quiet else stderr_progress())
+                            bbox=args.bbox, existing_files=files, shipped_existing=len(files) == len(given),
+                            progress=silent if args.quiet else stderr_progress())
     except EvplanError as exc:  # in the flags' spelling: "raise --time-limit-s", not "time_limit_s"
         print(f"evplan: error: {spell_options(str(exc), 'cli')}", file=sys.stderr)
         return 2
+    if not args.quiet:
+        _report_existing(done.summary["existing_chargers"])
     for depot in done.result.unsited_depots:
         print(f"evplan: warning: depot {depot.name} ({depot.depot_id}) not sited: {depot.reason}", file=sys.stderr)
     if done.result.unsited_depots and not any(s.candidate.kind == "depot" for s in done.result.sites):
@@ -56,3 +61,18 @@ def run_plan_command(args: argparse.Namespace) -> int:
         print(f"NE bus share (stock, 31 Dec): {shares_txt}")
     print(f"outputs written to {args.out}/")
     return 0
+
+
+def _report_existing(report: dict) -> None:
+    """What the existing-charger records gave, on stderr: one line, then each unmatched or quarantined record."""
+    if not report["records"] and not report["quarantined"]:
+        return
+    print(f"evplan: existing chargers: {report['records']} record(s) from {', '.join(report['files'])}; "
+          f"{report['operational_chargers_attached']} operational and {report['planned_chargers_attached']} planned "
+          f"charger(s) attached to {len({a['site_id'] for a in report['attached']})} site(s); "
+          f"{len(report['unmatched'])} unmatched (see summary.json, existing_chargers)", file=sys.stderr)
+    for u in report["unmatched"]:
+        print(f"evplan: warning: existing charger {u['name']} ({u['source']}) matches no site: {u['reason']}",
+              file=sys.stderr)
+    for q in report["quarantined"]:
+        print(f"evplan: warning: existing charger record not used: {q}", file=sys.stderr)

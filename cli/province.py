@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from planner.errors import EvplanError
-from planner.siting.scenario import OPTIONS, spell_options
+from planner.siting.scenario import spell_options
 
 
 def add_province_parser(sub: Any, formatter: type) -> None:
     """Register ``evplan province plan``."""
-    from cli.sweep import add_cluster_flags, add_option_flags
+    from cli.scenario import add_scenario_flags
+    from cli.sweep import add_cluster_flags
 
     p = sub.add_parser("province", help="plan a provincial extract city by city on Dask",
                        description="Plan a province city by city.", formatter_class=formatter)
@@ -34,25 +35,21 @@ def add_province_parser(sub: Any, formatter: type) -> None:
     q.add_argument("--boundaries", type=Path, required=True, metavar="FILE", help="GeoJSON of city polygons")
     q.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
     q.add_argument("--scenario", type=Path, default=None, metavar="FILE",
-                   help="TOML file of option values (same names as the flags, with underscores)")
+                   help="TOML scenario file (evplan scenario show --toml writes one); the flags override it")
     add_cluster_flags(q)
     q.add_argument("--json", action="store_true", help="print province.json instead of a table")
     q.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    add_option_flags(q, lists=False)
+    add_scenario_flags(q)
 
 
 def run_province_command(args: argparse.Namespace) -> int:
     """``evplan province plan``."""
     from cli._common import to_json
-    from cli.sweep import base_from_args
+    from cli.scenario import values_from_args
     from planner.province import plan_province
 
     try:
-        values = base_from_args(args)
-        for opt in OPTIONS:
-            text = getattr(args, opt.name, None)
-            if text is not None:
-                values[opt.name] = opt.from_text(text, "cli")
+        values = values_from_args(args)  # the --scenario file with the flags over it
 
         def progress(done: int, total: int, row: dict[str, Any]) -> None:
             if not args.quiet:

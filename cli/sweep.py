@@ -1,7 +1,8 @@
 """``evplan sweep``: the product of comma-separated scenario flags, one Dask task per point; table and page.
 
-The flags are generated from ``planner.siting.scenario.OPTIONS`` like those of ``evplan plan``; a flag
-not given takes its value from ``--scenario FILE``, else the default.
+The flags are those of ``evplan plan`` (``cli.scenario.add_scenario_flags``: the flat options and the
+assumptions, ``--demand.ev-stop-share``), each taking a list; a flag not given takes its value from
+``--scenario FILE``, else the default.
 """
 
 from __future__ import annotations
@@ -12,27 +13,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cli.scenario import (
+    add_scenario_file_flag,
+    add_scenario_flags,
+    file_values,
+    given_texts,
+)
 from planner.errors import EvplanError
-from planner.siting.scenario import OPTIONS, spell_options
+from planner.siting.scenario import spell_options
 
 #: Exit code when the sweep finished but some points failed (each is reported with its reason).
 EXIT_SOME_POINTS_FAILED = 3
-
-
-def add_option_flags(p: argparse.ArgumentParser, *, lists: bool) -> None:
-    """One flag per scenario option (default: not given); with ``lists``, each takes a list of values."""
-    for opt in OPTIONS:
-        if lists:
-            sep = "/" if opt.kind in ("years", "kinds") else ","
-            metavar = f"{opt.metavar}{sep}..." if opt.metavar else "LIST"
-            extra = (" — values separated by '/', e.g. 2025,2030/2025,2035" if sep == "/"
-                     else " — a comma-separated list")
-        else:
-            metavar, extra = opt.metavar, ""
-        p.add_argument(opt.flag, dest=opt.name, default=None, metavar=metavar,
-                       help=f"{opt.cli_help()}{extra} (default {opt.to_text(opt.default)})")
-        for alias in opt.cli_aliases:
-            p.add_argument(alias, dest=opt.name, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
 def add_cluster_flags(p: argparse.ArgumentParser) -> None:
@@ -56,6 +47,7 @@ def add_sweep_parser(sub: Any, add_network: Callable[[argparse.ArgumentParser], 
             "reported with its reason and the others go on. Writes sweep.csv, sweep.json and sweep.html\n"
             "(trade-off curves, points not proven optimal marked) to --out. Example:\n"
             "  evplan sweep --budget-cny 60e6,80e6,100e6 --range-margin-km 40,50,60 --out sweep/\n"
+            "Assumptions sweep the same way: --demand.ev-stop-share 0.1,0.2 (tables: separated by ';').\n"
             f"Exit code {EXIT_SOME_POINTS_FAILED} when some points failed."
         ),
         formatter_class=formatter,
@@ -64,27 +56,24 @@ def add_sweep_parser(sub: Any, add_network: Callable[[argparse.ArgumentParser], 
     p.add_argument("--fleet-dir", type=Path, default=None, metavar="DIR",
                    help="fleet records (default: the shipped records for the shipped network, none otherwise)")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
-    p.add_argument("--scenario", type=Path, default=None, metavar="FILE",
-                   help="TOML file of option values (same names as the flags, with underscores): the base")
+    add_scenario_file_flag(p, "the base of every point")
     add_cluster_flags(p)
     p.add_argument("--max-points", type=int, default=None, metavar="N",
                    help="refuse grids with more points (default 256)")
     p.add_argument("--json", action="store_true", help="print the table as JSON instead of a summary")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    add_option_flags(p, lists=True)
+    add_scenario_flags(p, lists=True)
 
 
 def base_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The base scenario: ``--scenario FILE``'s values (checked), else nothing (the defaults)."""
-    from planner.siting.scenario import options_from_file
-
-    return dict(options_from_file(args.scenario)) if args.scenario is not None else {}
+    return dict(file_values(args))
 
 
 def _point_text(row: dict[str, Any], axes: list[str]) -> str:
-    from planner.sweep.table import value_text
+    from planner.sweep.table import scenario_value, value_text
 
-    return " ".join(f"{a}={value_text(a, row['scenario'].get(a))}" for a in axes) or row["key"]
+    return " ".join(f"{a}={value_text(a, scenario_value(row, a))}" for a in axes) or row["key"]
 
 
 def run_sweep_command(args: argparse.Namespace) -> int:
@@ -101,8 +90,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     )
 
     try:
-        texts = {o.name: getattr(args, o.name) for o in OPTIONS if getattr(args, o.name, None) is not None}
-        grid = grid_from_text(texts, "cli")
+        grid = grid_from_text(given_texts(args), "cli")
         base = base_from_args(args)
         if args.scheduler and args.workers:
             raise EvplanError("--workers applies to the local cluster only; an existing --scheduler has its own")

@@ -8,7 +8,7 @@ and write the same files. ``plan_from_files`` is the same job without writing an
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from planner.fleet import DepotDemand, FleetRecords, FleetSeries, TargetSet
     from planner.network import BBox, Boundary, RoadNetwork
     from planner.siting import Depot, PlanResult, PlanSummary, Scenario
-    from planner.siting.existing import ExistingCapacity
+    from planner.siting.existing import AttachedExisting, ExistingCapacity, ExistingRead
 
 T = TypeVar("T")
 
@@ -65,6 +65,8 @@ def plan_from_files(
     bbox: BBox | None = None,
     records: FleetRecords | None = None,
     existing: Mapping[str, ExistingCapacity] | None = None,
+    existing_files: Sequence[Path | str] = (),
+    shipped_existing: bool = True,
     progress: ProgressCallback = silent,
 ) -> PlanOutputs:
     """Run the planning model on an OSM extract and a fleet-records directory; write nothing.
@@ -74,6 +76,11 @@ def plan_from_files(
     store) replaces reading ``fleet_dir``. With neither, the plan has no depots and keeps the scenario's
     assumed EV shares (``summary["ev_share_source"]`` says which). ``existing``: chargers already at
     candidate sites, by site id (sunk capacity; ``planner.siting.existing``).
+
+    Existing-charger records (``existing_charger_records``) are attached to the plan's sites: the file
+    shipped for the shipped network (unless ``shipped_existing`` is False), the extract's own
+    ``amenity=charging_station`` elements and ``existing_files``; ``summary["existing_chargers"]`` reports
+    what was read, attached and left unmatched, and ``summary["clause_22"]`` what each side has today.
     """
     from planner import fleet
     from planner import network as net
@@ -83,10 +90,12 @@ def plan_from_files(
         sites_geojson,
         with_ev_shares,
     )
+    from planner.siting.scenario import options_of
 
     timer = StepTimer(total=3, callback=progress)
     with timer.step("load road network"):
         network = net.load_network(osm_path, boundary=boundary, bbox=bbox)
+        read, read_from = existing_charger_records(osm_path, existing_files, shipped=shipped_existing)
     with timer.step("load fleet records"):
         if records is None and fleet_dir is not None:
             records = fleet.load_records(fleet_dir)
@@ -94,15 +103,21 @@ def plan_from_files(
         depots: list[Depot] = []
         if records is not None:
             series = fleet.fleet_series(records)
-            scenario = with_ev_shares(scenario, fleet.ev_car_share_projection(records, years=scenario.stage_years))
+            if scenario.demand.ev_share_from_records:
+                scenario = with_ev_shares(scenario, fleet.ev_car_share_projection(records, years=scenario.stage_years))
             depots = depot_sites(fleet.depot_energy_demand(records, year=scenario.stage_years[0]))
     with timer.step("site and size chargers"):
         result = plan_sites(network, scenario=scenario, depots=depots, existing=existing or {},
-                            progress=nested(progress, 2 / 3, 1.0))
+                            existing_chargers=read.chargers, progress=nested(progress, 2 / 3, 1.0))
     summary = result.summary()
+    summary["existing_chargers"] = existing_report(read, read_from, result.attached)
+    _clause_22_today(summary, result, network)
     summary["ev_share_assumed_by_year"] = {str(k): v for k, v in scenario.demand.ev_share_by_year.items()}
-    summary["ev_share_source"] = ("projection of the fleet records" if records is not None
-                                  else "scenario assumption (no fleet records given)")
+    summary["ev_share_source"] = ("scenario assumption (no fleet records given)" if records is None
+                                  else "projection of the fleet records" if scenario.demand.ev_share_from_records
+                                  else "scenario assumption (demand.ev_share_from_records = false)")
+    # The effective scenario, every value (EV shares as planned with), as a stored run's scenario is.
+    summary["scenario"] = {k: list(v) if isinstance(v, tuple) else v for k, v in options_of(scenario).items()}
     summary["timings_s"] = {**timer.timings_s, **summary["timings_s"]}
     return PlanOutputs(
         network=network,
@@ -127,6 +142,8 @@ def run_main_job(
     bbox: BBox | None = None,
     records: FleetRecords | None = None,
     existing: Mapping[str, ExistingCapacity] | None = None,
+    existing_files: Sequence[Path | str] = (),
+    shipped_existing: bool = True,
     progress: ProgressCallback = silent,
 ) -> PlanOutputs:
     """``plan_from_files``, then write every output file (``OUTPUT_FILES``) to ``out_dir``.
@@ -146,7 +163,8 @@ def run_main_job(
     elif records is not None and default_targets is not None:
         targets = fleet.load_target_set(default_targets)
     done = plan_from_files(osm_path, fleet_dir, scenario, boundary=boundary, bbox=bbox, records=records,
-                           existing=existing, progress=progress)
+                           existing=existing, existing_files=existing_files, shipped_existing=shipped_existing,
+                           progress=progress)
     return _storage_errors(out, lambda: _write_outputs(done, out, targets))
 
 
@@ -194,3 +212,99 @@ def depot_sites(demand: Iterable[DepotDemand]) -> list[Depot]:
               grid_capacity_kw=None if d.grid_capacity_kw is None else float(d.grid_capacity_kw))
         for d in demand
     ]
+
+
+def existing_charger_records(osm_path: Path | str, files: Sequence[Path | str] = (), *,
+                             shipped: bool = True) -> tuple[ExistingRead, list[str]]:
+    """Existing chargers a plan of ``osm_path`` starts from, and the files they were read from.
+
+    In order: the file shipped for this network (``planner.config.shipped_existing_chargers``, unless
+    ``shipped`` is False), the ``amenity=charging_station`` elements of the extract itself, then each of
+    ``files`` (CSV, OSM or a directory of CSVs). A record repeated exactly (same name, position, chargers,
+    power and status, e.g. a bureau's register that copies the shipped rows) counts once, with a note.
+    Raises ``InputFileError`` for a missing or unreadable file; bad rows are quarantined, not raised.
+    """
+    from planner import config
+    from planner.siting.existing import ExistingRead, load_existing, read_osm_chargers
+
+    sources: list[tuple[Path, Callable[[Path], ExistingRead]]] = []
+    default = config.shipped_existing_chargers(osm_path) if shipped else None
+    if default is not None:
+        sources.append((Path(default), load_existing))
+    if Path(osm_path).is_file():
+        sources.append((Path(osm_path), read_osm_chargers))
+    sources += [(Path(f), load_existing) for f in files]
+    total = ExistingRead()
+    seen: dict[tuple[Any, ...], str] = {}
+    notes: list[str] = []
+    for path, read in sources:
+        got = read(path)
+        keep = []
+        for c in got.chargers:
+            key = (c.name, round(c.lon, 6), round(c.lat, 6), c.chargers, c.power_kw, c.status)
+            if key in seen:
+                notes.append(f"{c.source}: same record as {seen[key]}: counted once")
+                continue
+            seen[key] = c.source
+            keep.append(c)
+        total = total + ExistingRead(tuple(keep), got.quarantined, got.notes)
+    return ExistingRead(total.chargers, total.quarantined, total.notes + tuple(notes)), [str(p) for p, _ in sources]
+
+
+def existing_report(read: ExistingRead, files: Sequence[str], attached: AttachedExisting | None) -> dict[str, Any]:
+    """``summary["existing_chargers"]``: what was read, where each record went, and what matched no site."""
+    atts = attached.attachments if attached is not None else ()
+    unmatched = attached.unmatched if attached is not None else ()
+    by_site = attached.by_site if attached is not None else {}
+    return {
+        "files": list(files),
+        "records": len(read.chargers),
+        "chargers": sum(c.chargers for c in read.chargers),
+        "operational_chargers_attached": sum(a.chargers for a in atts if a.charger.status == "operational"),
+        "planned_chargers_attached": sum(a.chargers for a in atts if a.charger.status == "planned"),
+        "sites_with_existing": len(by_site),
+        "attached": [
+            {"site_id": a.site_id, "kind": a.kind, "name": a.charger.name, "source": a.charger.source,
+             "chargers": a.chargers, "power_kw": a.charger.power_kw, "status": a.charger.status,
+             "commissioned": a.charger.commissioned, "distance_km": a.distance_km, "rule": a.rule,
+             "approximate": a.charger.approximate}
+            for a in atts
+        ],
+        "unmatched": [
+            {"name": u.charger.name, "source": u.charger.source, "chargers": u.charger.chargers,
+             "status": u.charger.status, "nearest_site_id": u.nearest_site_id, "distance_km": u.distance_km,
+             "reason": u.reason, "candidate_site_id": u.candidate_site_id}
+            for u in unmatched
+        ],
+        "quarantined": [q.describe() for q in read.quarantined],
+        "notes": list(read.notes),
+    }
+
+
+def _clause_22_today(summary: dict[str, Any], result: PlanResult, network: RoadNetwork) -> None:
+    """Add to each side of ``summary["clause_22"]`` the audit of what stands by the first stage year.
+
+    ``fast_chargers_today`` counts operational fast connectors there (``clause22_status``); planned chargers
+    never meet the clause; ``missing_today`` says in words what is missing (empty when the side has them).
+    """
+    from planner.siting.existing import clause22_status
+
+    first = result.scenario.stage_years[0]
+    attached = result.attached
+    by_site = attached.capacity(as_of_year=first) if attached is not None else {}
+    planned = attached.planned_by_site if attached is not None else {}
+    audit = clause22_status(network.service_areas, {**by_site, **result.existing}, planned_by_site=planned,
+                            unsnapped=network.unsnapped_service_areas)
+    sides = {s.site_id: s for s in audit.sides}
+    for entry in summary["clause_22"]:
+        s = sides.get(entry["site_id"])
+        if s is None:
+            continue
+        entry.update({"fast_chargers_today": s.fast_chargers, "planned_chargers": s.planned_chargers,
+                      "existing_sources": list(s.sources), "existing_approximate": s.approximate,
+                      "missing_today": s.missing if not entry["meets_clause_22_today"] else ""})
+        if not entry["meets_clause_22_today"] and not s.missing:
+            entry["missing_today"] = (f"{entry['existing_chargers']} charger(s) on record, fewer than a station's "
+                                      f"{result.scenario.norms.min_chargers_per_station}")
+    summary["clause_22_listed_apart"] = [{"name": x.name, "osm_id": x.osm_id, "status": x.status, "reason": x.reason}
+                                         for x in audit.listed_apart]

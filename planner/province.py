@@ -105,6 +105,8 @@ def prime_city_networks(extract: Path | str, boundaries: Path | str, cities: lis
             done[city.code] = f"not clipped: {type(exc).__name__}: {exc}"
             continue
         write_cache(entry, network)
+        del network  # one city's network at a time beside the read
+        net_load.release_freed_memory()
         done[city.code] = "clipped"
     return done
 

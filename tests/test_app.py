@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from app.core.config import Settings
 from app.main import TimeoutMiddleware, create_app
-from app.runs import RunManager
+from app.runs import RunManager, prune_run_dirs, run_output_dir
 from app.schemas import ScenarioIn
 from app.store import Store
 from planner import config, fleet
@@ -441,6 +441,36 @@ def test_run_over_the_time_limit_is_stopped_and_failed(tmp_path: Path) -> None:
         assert manager.active_run_ids() == []
     finally:
         manager.stop()
+
+
+def test_run_output_directories_follow_the_retention_rule_and_delete_removes_them(tmp_path: Path) -> None:
+    """Kept: queued/running runs' directories and the ``keep`` newest succeeded ones; removed: the rest."""
+    store = Store(tmp_path / "evplan.sqlite")
+    runs = [store.create_run(f"key-{i}", {"i": i})[0].id for i in range(7)]
+    # runs[0..3] succeed (oldest first), runs[4] fails, runs[5] is running, runs[6] stays queued.
+    for run_id in runs[:4]:
+        assert store.mark_running(run_id) and store.finish_run(run_id, {}, {}, {})
+    assert store.mark_running(runs[4]) and store.fail_run(runs[4], "boom")
+    assert store.mark_running(runs[5])
+    stranger = "e" * 32  # a directory the database does not know
+    for run_id in [*runs, stranger]:
+        run_output_dir(store.path, run_id).mkdir(parents=True)
+        (run_output_dir(store.path, run_id) / "summary.json").write_text("{}")
+
+    removed = prune_run_dirs(store, keep=2)
+    # By hand: the 2 newest succeeded are runs[3], runs[2]; runs[5] and runs[6] are unfinished.
+    assert removed == sorted([runs[0], runs[1], runs[4], stranger])
+    left = sorted(d.name for d in run_output_dir(store.path, "x").parent.iterdir())
+    assert left == sorted([runs[2], runs[3], runs[5], runs[6]])
+
+    # DELETE (cancel) removes a run's directory whatever its status; the stored results stay.
+    manager = RunManager(store, osm_path=config.SHANWEI_OSM, fleet_dir=config.FLEET_DIR, max_concurrent=1,
+                         time_limit_s=60)
+    assert manager.cancel(runs[6]).status == "cancelled"
+    assert manager.cancel(runs[3]).status == "succeeded"
+    assert not run_output_dir(store.path, runs[6]).exists() and not run_output_dir(store.path, runs[3]).exists()
+    assert store.result(runs[3], "summary") == {}
+    assert run_output_dir(store.path, runs[2]).is_dir() and run_output_dir(store.path, runs[5]).is_dir()
 
 
 def test_unknown_run_is_404_and_bad_id_is_422(client: TestClient) -> None:

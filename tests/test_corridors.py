@@ -6,11 +6,12 @@ import itertools
 
 import networkx as nx
 
+from planner.network.arrays import RoadArrays
 from planner.siting.candidates import Candidate, corridor_windows, corridors
 
 
-def line_graph(km_steps: list[float], *, lon0: float = 115.0) -> nx.MultiDiGraph:
-    """One eastbound motorway carriageway with nodes 0..n at the given step lengths (km)."""
+def line_graph(km_steps: list[float], *, lon0: float = 115.0) -> RoadArrays:
+    """One eastbound motorway carriageway with nodes 0..n at the given step lengths (km), as arrays."""
     g = nx.MultiDiGraph(crs="EPSG:4326")
     x = lon0
     g.add_node(0, x=x, y=22.8)
@@ -18,7 +19,7 @@ def line_graph(km_steps: list[float], *, lon0: float = 115.0) -> nx.MultiDiGraph
         x += step / 102.6  # ~km per degree of longitude at 22.8°N
         g.add_node(i, x=x, y=22.8)
         g.add_edge(i - 1, i, highway="motorway", ref="G15", length=step * 1000.0)
-    return g
+    return RoadArrays.from_networkx(g)
 
 
 def cand(site_id: str, node: int) -> Candidate:
@@ -29,7 +30,7 @@ def cand(site_id: str, node: int) -> Candidate:
 def max_gap(positions: list[float], length: float) -> float:
     """Longest stretch without a charger, counting the corridor's ends as walls."""
     pts = [0.0, *sorted(positions), length]
-    return max(b - a for a, b in zip(pts, pts[1:]))
+    return max(b - a for a, b in itertools.pairwise(pts))
 
 
 def test_single_corridor_is_one_chain_with_positions() -> None:

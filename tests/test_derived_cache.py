@@ -19,8 +19,8 @@ KEY = "derived-test-key"
 def test_concurrent_askers_share_one_computation_and_new_records_recompute() -> None:
     cache, calls = DerivedFigures(), []
 
-    def slow() -> int:
-        calls.append(1)
+    def slow(records: object) -> int:
+        calls.append(records)
         time.sleep(0.2)
         return len(calls)
 
@@ -35,6 +35,37 @@ def test_concurrent_askers_share_one_computation_and_new_records_recompute() -> 
     assert cache.get(records_v1, "other", slow) == 2  # another key is its own computation
     assert cache.get(records_v2, "k", slow) == 3  # new records: the old value is stale
     assert cache.get(records_v2, "k", slow) == 3 and len(calls) == 3
+    assert calls == [records_v1, records_v1, records_v2]  # each computed from the version asked for
+
+
+def test_a_prepared_version_is_computed_before_use_while_readers_get_the_one_in_use() -> None:
+    cache = DerivedFigures()
+    release = threading.Event()
+    computed: list[tuple[object, str]] = []
+
+    def figure(name: str):
+        def compute(records: object) -> str:
+            computed.append((records, name))
+            if records is new:
+                release.wait(10)  # the new version's figures take a while
+            return f"{name} of {'new' if records is new else 'old'}"
+        return compute
+
+    old, new = object(), object()
+    assert cache.get(old, "targets", figure("targets")) == "targets of old"
+    assert cache.get(old, "indicators", figure("indicators")) == "indicators of old"
+    preparing = threading.Thread(target=cache.prepare, args=(new,))
+    preparing.start()
+    # While the new version is being prepared, readers of the version in use are answered from its values.
+    assert cache.get(old, "targets", figure("targets")) == "targets of old"
+    release.set()
+    preparing.join()
+    before = len(computed)
+    # Switched: both figures were prepared (most recent first) and none is computed again on demand.
+    assert cache.get(new, "targets", figure("targets")) == "targets of new"
+    assert cache.get(new, "indicators", figure("indicators")) == "indicators of new"
+    assert len(computed) == before == 4
+    assert computed[2:] == [(new, "indicators"), (new, "targets")]
 
 
 @pytest.fixture(scope="module")

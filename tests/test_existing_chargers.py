@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 
 import pytest
 
-from planner.config import EXISTING_CHARGERS, FLEET_DIR, SHANWEI_OSM, shipped_existing_chargers
+from planner.config import (
+    EXISTING_CHARGERS,
+    FLEET_DIR,
+    SHANWEI_OSM,
+    shipped_existing_chargers,
+)
 from planner.errors import InputFileError
 from planner.siting.candidates import CANDIDATE_KINDS, Depot, candidates_from_network
 from planner.siting.existing import (
@@ -21,7 +27,15 @@ from planner.siting.existing import (
     read_existing_csv,
     read_osm_chargers,
 )
-from tests.support.chargers import CSV_HEADER, DEG_LAT_PER_KM, east_of, haversine_km, side, site, write_csv
+from tests.support.chargers import (
+    CSV_HEADER,
+    DEG_LAT_PER_KM,
+    east_of,
+    haversine_km,
+    side,
+    site,
+    write_csv,
+)
 from tests.support.osm import write_osm
 
 # ------------------------------------------------------------------------------------------------ OSM tags
@@ -395,3 +409,74 @@ def test_unmatched_public_station_becomes_its_own_site(shipped, shanwei_network)
     assert out.by_site[new.site_id].chargers == 4
     node = shanwei_network.graph.nodes[new.node]
     assert haversine_km(lonely.lon, lonely.lat, node["x"], node["y"]) < 2.0
+
+
+# ------------------------------------------------------------------------- the main job with existing chargers
+
+
+def _cli_plan(out, *extra: str) -> tuple[dict, list[dict]]:
+    from cli.main import main
+
+    assert main(["plan", "--out", str(out), "--quiet", "--town-coverage-from", "none", *extra]) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    sites = [f["properties"] for f in json.loads((out / "sites.geojson").read_text(encoding="utf-8"))["features"]]
+    return summary, sites
+
+
+def test_the_main_job_sinks_the_shipped_and_a_bureaus_chargers_and_audits_clause_22(tmp_path) -> None:
+    """``evplan plan`` attaches the shipped file (and a bureau's, via --existing-chargers): the 2025 capex
+    falls by the value of what stands, computed here from the CSV rows and the cost assumptions."""
+    from planner.siting.scenario import Scenario
+
+    costs, first = Scenario().costs, 2025
+    bare, bare_sites = _cli_plan(tmp_path / "none", "--existing-chargers", "none")
+    assert bare["existing_chargers"]["records"] == 0
+    # A bureau's register: the chargers the bare plan builds at one service-area side stood there since 2024.
+    areas = json.loads((tmp_path / "none" / "service_areas.geojson").read_text(encoding="utf-8"))["features"]
+    sa = next(p for p in bare_sites if p["kind"] == "service_area")
+    (pos,) = [f["geometry"]["coordinates"] for f in areas
+              if (f["properties"]["id"], f["properties"]["side"]) == (sa["service_area_id"], sa["side"])]
+    hp = sa[f"high_power_chargers_{first}"]
+    std = sa[f"chargers_{first}"] - hp
+    bureau = write_csv(tmp_path / "bureau.csv", CSV_HEADER + ["side", "access"], [
+        ["bureau std", pos[0], pos[1], std, "120 kW", "2024-03", "bureau", sa["side"], "public"],
+        ["bureau hp", pos[0], pos[1], hp, "360 kW", "2024-03", "bureau", sa["side"], "public"],
+    ])
+    summary, sites = _cli_plan(tmp_path / "with", "--existing-chargers", str(bureau))
+
+    rows = list(csv.DictReader(EXISTING_CHARGERS.open(encoding="utf-8")))
+    depots = {(float(d["lon"]), float(d["lat"])): d["depot_id"]
+              for d in csv.DictReader((FLEET_DIR / "depots.csv").open(encoding="utf-8"))}
+    bare_by = {p["site_id"]: p for p in bare_sites}
+    value = 0.0
+    for r in rows:
+        if r["status"] != "operational":
+            continue  # planned (长沙湾): not sunk
+        built = bare_by[f"depot:{depots[(float(r['lon']), float(r['lat']))]}"][f"chargers_{first}"]
+        value += min(int(r["chargers"]), built) * costs.depot_charger_cny + 0.25 * costs.site_fixed_cny
+    value += std * costs.dc_charger_cny + hp * costs.high_power_charger_cny + costs.site_fixed_cny
+    saved = bare["stages"][str(first)]["capex_cny"] - summary["stages"][str(first)]["capex_cny"]
+    assert saved == pytest.approx(value, abs=1.0)
+    by, bare_by = {p["site_id"]: p for p in sites}, {p["site_id"]: p for p in bare_sites}
+    # Planned chargers (长沙湾) are not sunk: those sides cost what they cost without any record.
+    planned = [k for k, p in by.items() if p["kind"] == "service_area" and p["name"].startswith("长沙湾服务区")]
+    assert len(planned) == 2
+    assert all(by[k][f"capex_cny_{first}"] == bare_by[k][f"capex_cny_{first}"] > 0 for k in planned)
+    assert summary["stages"][str(first)]["existing_chargers"] == 522 + std + hp
+
+    report = summary["existing_chargers"]
+    assert report["records"] == len(rows) + 2 and report["unmatched"] == [] and report["quarantined"] == []
+    assert report["operational_chargers_attached"] == 522 + std + hp and report["planned_chargers_attached"] == 80
+    assert by[sa["site_id"]][f"existing_chargers_{first}"] == std + hp
+    assert by[sa["site_id"]][f"capex_cny_{first}"] == 0.0
+    # Clause 22 today: only the bureau's side has operational chargers; 长沙湾's are planned.
+    clause = {c["site_id"]: c for c in summary["clause_22"]}
+    active = {f"sa:{f['properties']['id']}:{f['properties']['side']}" for f in areas
+              if f["properties"]["status"] == "active" and f["properties"]["snapped"]}
+    assert set(clause) == active
+    assert {k for k, c in clause.items() if c["meets_clause_22_today"]} == {sa["site_id"]}
+    assert clause[sa["site_id"]]["missing_today"] == "" and clause[sa["site_id"]][f"missing_chargers_{first}"] == 0
+    csw = [c for c in clause.values() if c["name"].startswith("长沙湾服务区")]
+    assert sorted(c["planned_chargers"] for c in csw) == [30, 50]
+    assert all("planned" in c["missing_today"] for c in csw)
+    assert all(not clause[k]["meets_clause_22_today"] for k in clause if k != sa["site_id"])

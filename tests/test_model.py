@@ -6,6 +6,7 @@ its formulation: demand feasibility is a max-flow, the stages a scan over nested
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import random
@@ -15,7 +16,13 @@ import numpy as np
 import pytest
 
 from planner.errors import InfeasibleError
-from planner.siting.model import ChargerClass, DemandInput, ModelInput, SiteInput, solve_model
+from planner.siting.model import (
+    ChargerClass,
+    DemandInput,
+    ModelInput,
+    SiteInput,
+    solve_model,
+)
 from planner.siting.sizing import chargers_for_wait, erlang_c, max_arrivals_per_hour
 from planner.siting.solver import SolverOptions
 
@@ -206,7 +213,7 @@ def test_budget_mode_equals_brute_force(seed: int) -> None:
     assert free is not None, "these seeds are instances with a plan: the budget is 70 % of its capex"
     budget = 0.7 * sum(free.capex_by_stage)
     inp = random_instance(seed, budget=budget)
-    pv, spent = brute_force(inp)
+    pv, _ = brute_force(inp)
     sol = _solve_or_none(inp)
     if not np.isfinite(pv):
         assert sol is None
@@ -222,3 +229,113 @@ def test_capacity_is_the_inverse_of_the_erlang_sizing() -> None:
             assert chargers_for_wait(cap, minutes, 0.2) <= n
             assert chargers_for_wait(cap * (1 + 1e-6) + 1e-9, minutes, 0.2) > n
             assert erlang_c(n, cap * minutes / 60) <= 0.2
+
+
+# ------------------------------------------------------------------------------------ reductions change nothing
+
+
+def _with_twins(inp: ModelInput, seed: int) -> ModelInput:
+    """``inp`` with a copy of some demand points (same reach and stages, other arrivals): points to merge."""
+    rng = random.Random(1000 + seed)
+    twins = [DemandInput(demand_id=f"{d.demand_id}'", sites=d.sites, required_by_stage=d.required_by_stage,
+                         arrivals_by_stage=tuple(round(a * rng.uniform(0.2, 0.8), 2) for a in d.arrivals_by_stage),
+                         people=d.people)
+             for d in inp.demands if rng.random() < 0.6]
+    return dataclasses.replace(inp, demands=inp.demands + tuple(twins))
+
+
+@pytest.mark.parametrize("seed", range(5, 23))
+def test_reduced_and_unreduced_models_give_the_same_plan_cost(seed: int) -> None:
+    """Merged demand points, trimmed capacity units and the greedy start change no optimum."""
+    inp = _with_twins(random_instance(seed), seed)
+    try:
+        plain = solve_model(inp, OPTIONS, reduce=False)
+    except InfeasibleError:
+        with pytest.raises(InfeasibleError):
+            solve_model(inp, OPTIONS)
+        return
+    reduced = solve_model(inp, OPTIONS)
+    assert reduced.present_value_cny == pytest.approx(plain.present_value_cny, rel=1e-9, abs=1e-3)
+    assert reduced.solve.status == plain.solve.status == "optimal"
+    # Every original point is served whole, at sites in its reach, and no site serves more than its capacity.
+    final = len(inp.years) - 1
+    load = [0.0] * len(inp.sites)
+    for i, d in enumerate(inp.demands):
+        got = reduced.assignment[i][final]
+        assert set(got) <= set(d.sites)
+        assert sum(got.values()) == pytest.approx(d.arrivals_by_stage[final], abs=1e-6)
+        for j, a in got.items():
+            load[j] += a
+    for j, s in enumerate(reduced.sites):
+        p = inp.max_wait_probability
+        cap = sum(max_arrivals_per_hour(n, CLASSES[k].session_minutes, p)
+                  for k, n in s.chargers_by_stage[final].items())
+        assert load[j] + inp.sites[j].base(final) * s.open_by_stage[final] <= cap + 1e-6
+
+
+def test_a_merged_instance_still_equals_brute_force() -> None:
+    """Twins of every point: the merged model's cost is the enumeration's (which never merges)."""
+    checked = 0
+    for seed in range(5, 30):
+        base = random_instance(seed)
+        inp = dataclasses.replace(base, demands=tuple(
+            dataclasses.replace(d, arrivals_by_stage=tuple(a / 2 for a in d.arrivals_by_stage)) for d in base.demands
+        ) * 2)
+        pv, _ = brute_force(inp)
+        if not np.isfinite(pv):
+            continue
+        assert solve_model(inp, OPTIONS).present_value_cny == pytest.approx(pv, rel=1e-9, abs=1e-3)
+        checked += 1
+        if checked == 3:
+            break
+    assert checked == 3
+
+
+def test_the_greedy_start_meets_every_constraint_of_the_model() -> None:
+    """The starting plan handed to the solver is feasible: each row of the built model checked by PuLP."""
+    from planner.siting.model import _build, _separable, greedy_start
+
+    started = 0
+    for seed in range(5, 40):
+        inp = _with_twins(random_instance(seed), seed)
+        if seed % 2:  # half without space and grid limits, where one site can take all its points
+            inp = dataclasses.replace(inp, sites=tuple(dataclasses.replace(s, max_by_class=None, grid_kw=None)
+                                                       for s in inp.sites))
+        model = _build(inp, budget_mode=False, separable=_separable(inp, OPTIONS))
+        start = greedy_start(inp, model, OPTIONS)
+        if start is None:
+            continue
+        for v in model.prob.variables():
+            v.varValue = start.get(v.name, 0.0)
+            assert (v.lowBound is None or v.varValue >= v.lowBound) and (v.upBound is None or v.varValue <= v.upBound)
+        bad = [c.name for c in model.prob.constraints() if not c.valid(1e-6)]
+        assert bad == [], (seed, bad[:5])
+        started += 1
+    assert started >= 10
+
+
+def test_the_budget_start_meets_every_constraint_and_the_budget() -> None:
+    """Budget mode's starting plan (the mandatory-only plan, extended greedily) is feasible within the budget."""
+    from planner.siting.model import (
+        _build,
+        _mandatory_plan,
+        _separable,
+        budget_greedy_start,
+    )
+
+    extended = 0
+    for seed in range(5, 40):
+        free = _with_twins(random_instance(seed), seed)
+        free = dataclasses.replace(free, sites=tuple(dataclasses.replace(s, max_by_class=None) for s in free.sites))
+        least, base = _mandatory_plan(free, OPTIONS)
+        if least.status != "optimal":
+            continue
+        inp = dataclasses.replace(free, budget_cny=float(least.objective) + 1_500_000.0)
+        model = _build(inp, budget_mode=True, separable=_separable(inp, OPTIONS))
+        start = budget_greedy_start(inp, model, OPTIONS, base, float(least.objective))
+        for v in model.prob.variables():
+            v.varValue = start.get(v.name, 0.0)
+        assert [c.name for c in model.prob.constraints() if not c.valid(1e-6)] == [], seed
+        assert sum(c.value() for c in model.capex) <= inp.budget_cny + 1e-6
+        extended += any(v.name.startswith("served_") and v.varValue > 0.5 for v in model.prob.variables())
+    assert extended >= 5

@@ -181,6 +181,66 @@ def test_max_covering_agrees_with_brute_force(seed: int, solver: str) -> None:
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("seed", range(8))
+def test_max_covering_reductions_change_no_answer(seed: int, solver: str) -> None:
+    # Every reduction exercised: duplicate rows, a dominated column (a copy of another's rows minus
+    # one), a row reached by all but p - 1 sites (covered by any p sites), rows without weight or site.
+    rng = np.random.default_rng(300 + seed)
+    n_rows, n_sites, p = 12, 9, 2 + seed % 3
+    cover = _random_coverage(rng, n_rows, n_sites, 0.3)
+    cover[2] = cover[0]
+    cover[:, 4] = cover[:, 3]
+    cover[np.flatnonzero(cover[:, 4])[:1], 4] = False
+    cover[5] = True
+    cover[5, rng.choice(n_sites, p - 1, replace=False)] = False
+    cover[6] = False
+    weights = rng.integers(0, 20, n_rows).astype(float)
+    weights[7] = 0.0
+    best = max(weights[cover[:, list(s)].any(axis=1)].sum() for s in itertools.combinations(range(n_sites), p))
+    result = max_covering(sparse.csr_array(cover) if seed % 2 else cover, weights, p,
+                          options=SolverOptions(solver=solver))
+    assert result.status == "optimal"
+    assert result.objective == best
+    assert len(result.open_sites) <= p
+    assert weights[cover[:, list(result.open_sites)].any(axis=1)].sum() == best
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_max_covering_equals_the_unreduced_model(seed: int) -> None:
+    # A road-like instance too large for brute force: the plain textbook model, built here, as reference.
+    rng = np.random.default_rng(400 + seed)
+    n_rows, n_sites, p = 300, 40, 4
+    sites_xy, rows_xy = rng.random((n_sites, 2)), rng.random((n_rows, 2))
+    dist = np.linalg.norm(rows_xy[:, None, :] - sites_xy[None, :, :], axis=2)
+    cover = dist <= 0.22
+    weights = rng.integers(1, 100, n_rows).astype(float)
+    prob = pulp.LpProblem("plain_mclp", pulp.LpMaximize)
+    y = [pulp.LpVariable(f"y{j}", cat=pulp.LpBinary) for j in range(n_sites)]
+    z = [pulp.LpVariable(f"z{r}", 0, 1) for r in range(n_rows)]
+    prob += pulp.lpSum(weights[r] * z[r] for r in range(n_rows))
+    prob += pulp.lpSum(y) <= p
+    for r in range(n_rows):
+        prob += z[r] <= pulp.lpSum(y[j] for j in np.flatnonzero(cover[r]))
+    reference = solve_problem(prob, SolverOptions(mip_gap=0.0))
+    assert reference.status == "optimal"
+    result = max_covering(cover, weights, p, options=SolverOptions(mip_gap=0.0))
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(reference.objective)
+    assert weights[cover[:, list(result.open_sites)].any(axis=1)].sum() == pytest.approx(reference.objective)
+
+
+def test_max_covering_start_is_a_valid_p_subset_no_better_than_the_optimum() -> None:
+    rng = np.random.default_rng(11)
+    cover = rng.random((60, 15)) < 0.2
+    weights = rng.integers(1, 30, 60).astype(float)
+    for p in (1, 3, 5):
+        start = locate._max_covering_start(sparse.csr_array(cover), weights, p, seed=0)
+        assert len(set(start.tolist())) == p and start.max() < 15
+        best = max(weights[cover[:, list(s)].any(axis=1)].sum() for s in itertools.combinations(range(15), p))
+        assert weights[cover[:, start].any(axis=1)].sum() <= best
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("seed", SEEDS)
 def test_p_median_agrees_with_brute_force(seed: int, solver: str) -> None:
     rng = np.random.default_rng(200 + seed)

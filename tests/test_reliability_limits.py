@@ -366,3 +366,114 @@ def test_a_million_rows_of_one_vehicle_id_are_refused_whole_and_store_nothing(tm
         print(f"1,000,000 rows of one vehicle_id ({len(body):,} bytes gzipped): refused after {took_s:.1f} s")
     finally:
         live.stop()
+
+
+# ------------------------------------------------------------------ the CLI reads a .gz on the same path
+
+
+def test_cli_ingest_refuses_a_gzip_bomb_with_the_services_words_and_stores_nothing(tmp_path: Path, capsys,
+                                                                                    monkeypatch) -> None:
+    """``evplan fleet ingest`` inflated a .gz whole; it now stops where the service stops, saying the same."""
+    from cli.main import main
+    from planner.fleet.reading import GzipInflater
+
+    monkeypatch.setenv("EVPLAN_MAX_DECOMPRESSED_MB", "5")
+    bomb_path = tmp_path / "bomb.csv.gz"
+    bomb_path.write_bytes(gzip_bomb(60_000_000))  # 60 MB of CSV in about 60 kB
+    assert len(zlib.decompress(bomb_path.read_bytes(), wbits=31)) > 10 * 5_000_000  # the bomb is real
+    db = tmp_path / "evplan.sqlite"
+
+    code = main(["fleet", "ingest", str(bomb_path), "--db", str(db), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert str(bomb_path) in err
+    assert "expands to more than 5 MB (EVPLAN_MAX_DECOMPRESSED_MB); nothing was stored" in err
+    assert dump(db) == {} or not dump(db).get("vehicles")
+
+    # The reader stopped within one step of the limit: bounded work, not the whole 60 MB.
+    inflater = GzipInflater(5_000_000, name=bomb_path, keep=False)
+    with pytest.raises(Exception, match="EVPLAN_MAX_DECOMPRESSED_MB"):
+        inflater.feed(bomb_path.read_bytes())
+    assert 5_000_000 < inflater.total_bytes <= 5_000_000 + GzipInflater.STEP
+
+    # A fair .gz under the same limit goes in, every row stored.
+    fair = tmp_path / "fair.csv.gz"
+    fair.write_bytes(gzip.compress(vehicles_csv(3000, "C")))
+    assert main(["fleet", "ingest", str(fair), "--db", str(db), "--quiet"]) == 0, capsys.readouterr().err
+    con = sqlite3.connect(db)
+    try:
+        assert con.execute("SELECT count(*) FROM vehicles WHERE vehicle_id LIKE 'C%'").fetchone()[0] == 3000
+    finally:
+        con.close()
+
+
+# ------------------------------------------------------------------------- a slow-loris upload is cut off
+
+RECEIVE_LIMIT_S = 1.5
+
+
+def _trickle(port: int, head: bytes, body: bytes, *, step_bytes: int, pause_s: float
+             ) -> tuple[int, dict[str, str], bytes, int]:
+    """Send ``head``, then ``body`` a few bytes at a time with pauses, until the server answers; return the
+    answer (status, headers, body) and how many body bytes were sent."""
+    sent = 0
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        sock.sendall(head)
+        reply = b""
+        while b"\r\n\r\n" not in reply:
+            sock.settimeout(pause_s)
+            try:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                reply += data
+                continue
+            except TimeoutError:
+                pass
+            sock.settimeout(60)
+            if sent < len(body):
+                try:
+                    sock.sendall(body[sent:sent + step_bytes])
+                    sent += len(body[sent:sent + step_bytes])
+                except (BrokenPipeError, ConnectionResetError):
+                    break
+        sock.settimeout(60)
+        head_bytes, _, answer = reply.partition(b"\r\n\r\n")
+        lines = head_bytes.decode("latin-1").split("\r\n")
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        while len(answer) < int(headers.get("content-length", "0")):
+            data = sock.recv(65536)
+            if not data:
+                break
+            answer += data
+    return int(lines[0].split(" ", 2)[1]), headers, answer, sent
+
+
+def test_a_trickled_upload_is_refused_at_the_receive_budget_and_stores_nothing(tmp_path: Path) -> None:
+    """A client sending its body a few bytes at a time held the upload open for ever; now 408 at the budget."""
+    live = LiveServer(tmp_path / "data", tmp_path / "server.log", EVPLAN_REPORT_CRON="",
+                      EVPLAN_UPLOAD_RECEIVE_TIME_LIMIT_S=str(RECEIVE_LIMIT_S))
+    live.start()
+    try:
+        db = live.data_dir / "evplan.sqlite"
+        body = multipart(vehicles_csv(300, "S"))
+        # 100 bytes every 0.1 s: the whole body would take about 20 s, far past the 1.5 s budget.
+        assert len(body) / 100 * 0.1 > 10 * RECEIVE_LIMIT_S
+        before = dump(db)
+        status, headers, answer, sent = _trickle(live.port, upload_head(live.port, length=len(body)), body,
+                                                 step_bytes=100, pause_s=0.1)
+        problem = is_problem(status, headers, answer, 408)
+        assert sent < len(body)  # refused before the body was complete
+        assert headers.get("connection") == "close"
+        assert problem["error"] == "UploadTimeLimitError"
+        assert f"within {RECEIVE_LIMIT_S:g} s (EVPLAN_UPLOAD_RECEIVE_TIME_LIMIT_S)" in problem["detail"]
+        assert "nothing was stored" in problem["detail"]
+        assert dump(db) == before
+        _no_upload_left(live)
+
+        # The same bytes sent at once are a good upload: the budget only cuts off a slow body.
+        status, _, answer = exchange(live.port, upload_head(live.port, length=len(body)) + body)
+        assert status == 200, answer[:500]
+        assert json.loads(answer)["added"] == 300
+    finally:
+        live.stop()

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
 import shutil
+import string
 import struct
 import subprocess
 from dataclasses import dataclass
+from html.parser import HTMLParser
 
 import pandas as pd
 import pytest
 from support.fleet import Records, tiny_fleet
 
 from planner import config
-from planner.fleet import assessment, report, targets
+from planner.fleet import assessment, i18n, printing, report, targets
 
 SHIPPED_TARGETS = targets.load_target_set(config.TARGETS_FILE)
 
@@ -101,7 +104,7 @@ def test_report_html_is_self_contained_with_a_chart_per_target_and_the_county_ta
     share_targets = [a for a in figures["targets"] if a["kind"] != "intensity ratio"]
     assert len(share_targets) == 4
     for a in figures["targets"]:
-        chart = re.search(rf'<svg class="chart" id="chart-{a["id"]}".*?</svg>', page, re.S)
+        chart = re.search(rf'<svg class="chart" id="chart-{a["id"]}".*?</svg>', page, re.DOTALL)
         assert chart, a["id"]
         svg = chart.group(0)
         assert 'stroke-dasharray="7 4"' in svg  # the dashed target line
@@ -114,7 +117,7 @@ def test_report_html_is_self_contained_with_a_chart_per_target_and_the_county_ta
         assert f'data-status="{a["status"]}"' in page and f'>{a["status"]}</span>' in page
     for forbidden in ("<script", "<link", " src=", "url(", "@import"):
         assert forbidden not in page, forbidden
-    county_table = re.search(r'<table id="county-table">.*?</table>', page, re.S).group(0)
+    county_table = re.search(r'<table id="county-table">.*?</table>', page, re.DOTALL).group(0)
     for name in ("城区", "海丰县", "陆河县", "陆丰市"):
         assert name in county_table
     assert "汕府〔2023〕31号" in page and "synthetic" in page.lower()
@@ -164,7 +167,7 @@ def test_report_renders_in_a_headless_browser(shipped_report, tmp_path) -> None:
     done = subprocess.run(
         [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1200,2400",
          f"--screenshot={png}", (out / "report.html").as_uri()],
-        capture_output=True, text=True, timeout=120)
+        capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -188,9 +191,10 @@ def test_the_chinese_and_english_pages_show_the_same_figures_for_all_five_target
         rows = re.findall(r'<tr id="target-([^"]+)">', page)
         assert rows == [a["id"] for a in figures["targets"]] + ["clause-22"]  # clauses 21 (four) and 22
         for a in figures["targets"]:
-            row = re.search(rf'<tr id="target-{a["id"]}">.*?</tr>', page, re.S).group(0)
+            row = re.search(rf'<tr id="target-{a["id"]}">.*?</tr>', page, re.DOTALL).group(0)
             assert f'data-status="{a["status"]}"' in row
-            assert report.tg.format_projection(a) in row  # the same numbers in both languages
+            assert report.tg.format_projection(a).replace(" to ", " 至 " if page is zh else " to ") in row
+            assert report.projection_text(a, "zh" if page is zh else "en") in row  # the same numbers in both
         assert '<tr id="target-clause-22">' in page and 'data-status="not assessed"' in page
         assert "@page { size: A4" in page and "break-after: avoid" in page and "break-inside: avoid" in page
     assert "进展正常" in zh and "偏离目标" in zh and "未评估" in zh and "自然更新即可达成" in zh
@@ -219,27 +223,204 @@ def test_clause_22_reads_the_plan_summary_when_given(shanwei_records) -> None:
     assert 'id="charger-ratio"' in built.html
 
 
-def test_the_pdf_is_a4_with_no_page_more_than_half_blank(shipped_report, tmp_path) -> None:
-    """Headless Chromium prints the Chinese page; every page but the last is filled below its middle."""
+def _page_lines(page) -> list[tuple[float, str]]:
+    """(baseline in pt from the page bottom, text) of every text run on a PDF page."""
+    runs: list[tuple[float, str]] = []
+    page.extract_text(visitor_text=lambda text, cm, tm, *_: runs.append((tm[5] * cm[3] + cm[5], text))
+                      if text.strip() else None)
+    return runs
+
+
+def _visible_headings(page_html: str) -> set[str]:
+    return {re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", h))).strip()
+            for h in re.findall(r"<h[23][^>]*>(.*?)</h[23]>", page_html, re.DOTALL)}
+
+
+@pytest.fixture(scope="module")
+def fitted_prints(shipped_report):
+    """Both shipped pages fitted for A4 print (headless Chromium; a missing browser fails the test)."""
+    assert shutil.which("chromium"), "chromium is not installed (scripts/test-deps installs it)"
+    out, _ = shipped_report
+    return {lang: printing.fit_for_print((out / name).read_text(encoding="utf-8"))
+            for lang, name in (("zh", "report.html"), ("en", "report.en.html"))}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_pdf_is_a4_with_no_page_more_than_half_blank_and_no_stranded_heading(fitted_prints, lang) -> None:
+    """Every page of the fitted print, the last one included, has text below its middle; no page ends on a heading."""
     from pypdf import PdfReader
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "chromium is not installed (scripts/test-deps installs it)"
-    out, _ = shipped_report
-    pdf = tmp_path / "report.pdf"
-    done = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-pdf-header-footer",
-         f"--user-data-dir={tmp_path / 'profile'}", f"--print-to-pdf={pdf}", (out / "report.html").as_uri()],
-        capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0 and pdf.exists(), done.stderr[-2000:]
-    pages = PdfReader(pdf).pages
+    fit = fitted_prints[lang]
+    assert report.print_zoom_of(fit.html) == fit.zoom and min(printing.PRINT_ZOOM_STEPS) <= fit.zoom <= max(printing.PRINT_ZOOM_STEPS)
+    assert "break-before: page" not in fit.html and "page-break-before: always" not in fit.html  # sections flow
+    headings = _visible_headings(fit.html)
+    pages = PdfReader(io.BytesIO(fit.pdf)).pages
     assert len(pages) >= 3
     for number, page in enumerate(pages, start=1):
         width, height = float(page.mediabox.width), float(page.mediabox.height)
         assert (round(width), round(height)) == (595, 842), number  # A4 in points
-        lows: list[float] = []
-        page.extract_text(visitor_text=lambda text, cm, tm, *_: lows.append(tm[5] * cm[3] + cm[5])
-                          if text.strip() else None)
-        assert lows, f"page {number} has no text"
-        if number < len(pages):  # the last page ends the document wherever it ends
-            assert min(lows) < height / 2, f"page {number} is more than half blank (text ends at {min(lows):.0f} pt)"
+        runs = _page_lines(page)
+        assert runs, f"page {number} has no text"
+        low = min(y for y, _ in runs)
+        assert low < height / 2, f"{lang} page {number} is more than half blank (text ends at {low:.0f} pt)"
+        if number < len(pages):
+            last_line = "".join(text for y, text in sorted(runs, key=lambda r: r[0]) if y - low < 1.0).strip()
+            assert last_line not in headings, f"{lang} page {number} ends on the heading {last_line!r}"
+
+
+def test_the_written_page_prints_as_it_was_fitted(fitted_prints, tmp_path) -> None:
+    """The fitted page, printed again by Chromium as a reader would, gives the same pages, none half blank."""
+    from pypdf import PdfReader
+
+    fit = fitted_prints["zh"]
+    page = tmp_path / "report.html"
+    page.write_text(fit.html, encoding="utf-8")
+    pdf = tmp_path / "report.pdf"
+    done = subprocess.run(
+        [shutil.which("chromium"), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+         "--no-pdf-header-footer", f"--user-data-dir={tmp_path / 'profile'}", f"--print-to-pdf={pdf}", page.as_uri()],
+        capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0 and pdf.exists(), done.stderr[-2000:]
+    pages = PdfReader(pdf).pages
+    assert len(pages) == len(fit.fills)
+    for number, page_ in enumerate(pages, start=1):
+        low = min(y for y, _ in _page_lines(page_))
+        assert low < float(page_.mediabox.height) / 2, number
+        assert (float(page_.mediabox.height) - low) / float(page_.mediabox.height) == pytest.approx(
+            fit.fills[number - 1], abs=0.01)
+
+
+def test_a_city_with_fewer_counties_also_prints_with_no_half_blank_page(tmp_path) -> None:
+    """Another record set (two counties, four years, one target table): the fitting works on it too."""
+    from pypdf import PdfReader
+
+    shipped = SHIPPED_TARGETS
+    two = targets.TargetSet(path=shipped.path, plan=shipped.plan, counties={"441502": "城区", "441521": "海丰县"},
+                            targets=shipped.targets, not_assessed=shipped.not_assessed)
+    paths = report.write_report(tiny_fleet(), out_dir=tmp_path, year=2024, targets=two, pdf=True)
+    assert [p.name for p in paths] == ["report.html", "report.json", "report.csv", "report.pdf"]
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    pages = PdfReader(tmp_path / "report.pdf").pages
+    assert len(pages) >= 2
+    for number, p in enumerate(pages, start=1):
+        low = min(y for y, _ in _page_lines(p))
+        assert low < float(p.mediabox.height) / 2, f"page {number} is more than half blank"
+    assert report.print_zoom_of(page) in printing.PRINT_ZOOM_STEPS
+
+
+# ------------------------------------------------------------------------------------------ the Chinese page
+
+#: Latin words the Chinese page may show: units, abbreviations of powertrains and methods, the tool's name.
+ZH_ALLOWED = {"kW", "kWh", "kg", "t", "km", "L", "m3", "CO2", "CO₂", "BEV", "PHEV", "FCEV", "CNG", "LNG", "LMDI",
+              "LMDI-I", "evplan"}
+_CODE = re.compile(r"^[\w./\-]+( [\w./\-]+)*$")  # a command line or file name, not prose
+
+
+class _Visible(HTMLParser):
+    """The visible text of a page, with <code> and <cite class="verbatim"> pieces kept apart."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.text: list[str] = []
+        self.code: list[str] = []
+        self.verbatim: list[str] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        kind = ("verbatim" if tag == "cite" and ("class", "verbatim") in attrs else
+                "code" if tag == "code" else "style" if tag == "style" else "")
+        if tag not in ("meta", "br", "rect", "line", "circle", "polygon", "polyline", "path"):
+            self.stack.append(kind)
+
+    def handle_endtag(self, tag) -> None:
+        if tag not in ("meta", "br", "rect", "line", "circle", "polygon", "polyline", "path") and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data) -> None:
+        kinds = set(self.stack)
+        if "style" in kinds:
+            return
+        (self.verbatim if "verbatim" in kinds else self.code if "code" in kinds else self.text).append(data)
+
+
+def _data_words(records, target_set) -> set[str]:
+    names = " ".join([*target_set.counties.values(), target_set.plan.get("city_en", ""),
+                      *records.depots.get("operator", pd.Series(dtype=str)).astype(str)])
+    return set(re.findall(r"[A-Za-z][A-Za-z0-9_\-]*", names))
+
+
+def test_every_visible_string_of_the_chinese_page_is_chinese(shanwei_records, shipped_report) -> None:
+    out, _ = shipped_report
+    page = (out / "report.html").read_text(encoding="utf-8")
+    seen = _Visible()
+    seen.feed(page)
+    allowed = ZH_ALLOWED | _data_words(shanwei_records, SHIPPED_TARGETS)
+    text = " ".join(seen.text)
+    latin = sorted({w for w in re.findall(r"[A-Za-z][A-Za-z0-9_\-]*", text) if w not in allowed})
+    assert not latin, f"English on the Chinese page: {latin[:30]}"
+    assert "进展正常" in text and "自然更新即可达成" in text and "数据质量" in text and "方法与来源" in text
+    # code is commands and file names only; verbatim text is the data files' own wording (source citations)
+    assert seen.code and all(_CODE.match(c.strip()) for c in seen.code if c.strip()), seen.code
+    sources = {str(x) for x in shanwei_records.emission_factors["source"]} | {
+        str(x) for x in shanwei_records.grid_factors["source"]}
+    assert seen.verbatim and all(v in sources for v in seen.verbatim), [v for v in seen.verbatim if v not in sources]
+    # every target's reason is worded in Chinese from its figures
+    figures = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    for a in figures["targets"]:
+        fig = re.search(rf'<figure id="fig-{a["id"]}">.*?</figure>', page, re.DOTALL).group(0)
+        assert html.escape(i18n.reason("zh", a, assessment.format_percent, names=figures["county_names"])) in fig
+    taxi = next(a for a in figures["targets"] if a["indicator"] == "ne_taxi_share")
+    assert taxi["gap"]["last_non_ne_retires_on"] in page and "8 年强制报废年限" in page
+
+
+def test_every_label_has_both_languages_with_the_same_fields() -> None:
+    fields = lambda text: sorted(f for _, f, _, _ in string.Formatter().parse(text) if f)
+    for key, label in i18n.LABELS.items():
+        assert label.zh.strip() and label.en.strip(), key
+        assert fields(label.zh) == fields(label.en), key
+        words = set(re.findall(r"[A-Za-z][A-Za-z0-9_\-]*", re.sub(r"\{[^}]*\}|<br>", "", label.zh)))
+        assert words <= ZH_ALLOWED | {"zh-CN", "zh", "CN", "Asia", "Shanghai"}, (key, words - ZH_ALLOWED)
+    for family, keys in (("status", ("met", "on track", "at risk", "off track", "no data", "not assessed")),
+                         ("case", assessment.REASON_CASES), ("rule", (*assessment.STATUS_ORDER, "no data"))):
+        for k in keys:
+            assert f"{family}.{k}" in i18n.LABELS, (family, k)
+    from planner.fleet.decomposition import TERMS
+    from planner.fleet.schema import VEHICLE_CLASSES
+    assert all(f"term.{k}" in i18n.LABELS for k in TERMS)
+    assert all(f"class.{k}" in i18n.LABELS for k in VEHICLE_CLASSES)
+
+
+def test_the_operators_still_to_switch_are_listed_with_their_last_scrapping_day(shanwei_records, shipped_report):
+    """Per stock target the operators' non-NE vehicles add up to those in service, counted here independently."""
+    from planner.fleet.survival import SCRAPPING_AGE_YEARS
+
+    out, _ = shipped_report
+    figures = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    v = shanwei_records.vehicles
+    cut = pd.Timestamp(figures["data_cutoff"]["date"])
+    depots = dict(zip(shanwei_records.depots["depot_id"], shanwei_records.depots["operator"], strict=True))
+    for a in figures["targets"]:
+        assert a["data_cutoff"] == figures["data_cutoff"]  # every assessment states its cut-off
+        if a["kind"] != "stock share":
+            continue
+        vclass = {"ne_bus_share": "bus", "ne_taxi_share": "taxi"}[a["indicator"]]
+        left = v[(v["vehicle_class"] == vclass) & (v["registered_on"] <= cut) & ~(v["deregistered_on"] <= cut)
+                 & ~v["powertrain"].isin(["BEV", "PHEV", "FCEV"])]
+        expected: dict[tuple[str, str], list[pd.Timestamp]] = {}
+        for row in left.itertuples():
+            op = depots.get(row.depot_id) or assessment.OPERATOR_NOT_RECORDED
+            expected.setdefault((op, str(row.county_code)), []).append(row.registered_on)
+        listed = {(o["operator"], o["county_code"]): o for o in a["operators_to_switch"]}
+        assert set(listed) == set(expected)
+        cap = SCRAPPING_AGE_YEARS[vclass]
+        for key, regs in expected.items():
+            assert listed[key]["vehicles"] == len(regs)
+            last = None if cap is None else (max(regs) + pd.DateOffset(years=int(cap))).date().isoformat()
+            assert listed[key]["last_scrapping_on"] == last, key
+    zh = (out / "report.html").read_text(encoding="utf-8")
+    table = re.search(r'<table id="operators-table">.*?</table>', zh, re.DOTALL).group(0)
+    listed_rows = [(a, o) for a in figures["targets"] for o in a.get("operators_to_switch", [])]
+    assert table.count("<tr><td>") == len(listed_rows) and table.count("<tr><td>出租车</td>") == sum(
+        1 for a, _ in listed_rows if a["indicator"] == "ne_taxi_share")
+    for _, o in listed_rows:
+        assert f"<span lang=\"zh-CN\">{html.escape(o['operator'])}</span>" in table and o["last_scrapping_on"] in table

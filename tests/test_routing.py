@@ -103,3 +103,24 @@ def test_reach_within_on_the_shipped_network_agrees_with_the_graph_path(shanwei_
     assert reach_within(to_csr(shanwei), [], sites, max_cost=1.0).shape == (0, len(sites))
     with pytest.raises(ValueError, match="max_cost"):
         reach_within(to_csr(shanwei), towns, sites, max_cost=-1.0)
+
+
+def test_to_csr_leaves_out_excluded_classes_on_arrays_and_on_networkx(shanwei_network) -> None:
+    """Local roads only: the arrays' matrix equals networkx's, and holds no edge that is only an expressway."""
+    classes = ("motorway", "motorway_link")
+    local = to_csr(shanwei_network, exclude_classes=classes).matrix
+    graph = shanwei_network.arrays.to_networkx()
+    via_nx = to_csr(graph, exclude_classes=classes).matrix
+    assert (local != via_nx).nnz == 0
+    index = {n: i for i, n in enumerate(graph.nodes)}
+    cheapest: dict[tuple[int, int], float] = {}
+    expressway_only = set()
+    for u, v, d in graph.edges(data=True):
+        e = (index[u], index[v])
+        if d.get("highway") in classes:
+            expressway_only.add(e)
+        else:
+            cheapest[e] = min(cheapest.get(e, np.inf), max(d["travel_time"], 1e-9))
+    expressway_only -= set(cheapest)
+    assert expressway_only and all(local[e] == 0 for e in expressway_only)
+    assert all(local[e] == w for e, w in cheapest.items())

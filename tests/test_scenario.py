@@ -1,4 +1,8 @@
-"""The one scenario contract: the CLI's flags and the API's body are derived from ``siting.scenario.OPTIONS``."""
+"""The one scenario contract: the CLI's flags and the API's body are derived from ``siting.scenario.OPTIONS``.
+
+The assumption sections (the scenario file, ``--demand.ev-stop-share``, the API's nested objects) are in
+``test_scenario_file.py``.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from planner.siting import model as model_module
 from planner.siting.scenario import (
     OPTION_BY_NAME,
     OPTIONS,
+    SECTIONS,
     Scenario,
     options_of,
     scenario_from_options,
@@ -40,6 +45,11 @@ OUT_OF_RANGE: dict[str, Any] = {
     "solver": "gurobi",
     "time_limit_s": 0.0,
     "mip_gap": 0.9,
+    "depot_power_kw": 0.0,
+    "depot_window_h": 25.0,
+    "corridor_access_km": 0.0,
+    "discount_rate": 0.6,
+    "grid_diversity_factor": 0.05,
 }
 
 
@@ -76,7 +86,8 @@ def test_every_option_is_an_api_field_with_the_same_default_and_bounds(tmp_path:
     app = create_app_for(tmp_path)
     schema = app.openapi()["components"]["schemas"]["ScenarioIn"]
     assert schema["additionalProperties"] is False
-    assert list(schema["properties"]) == [o.name for o in OPTIONS]
+    sections = [s for s in SECTIONS if "." not in s]
+    assert list(schema["properties"]) == [o.name for o in OPTIONS] + sections
     for opt in OPTIONS:
         prop = schema["properties"][opt.name]
         default = list(opt.default) if isinstance(opt.default, tuple) else opt.default
@@ -93,6 +104,10 @@ def create_app_for(tmp_path: Path) -> Any:
     from app.core.config import Settings
 
     return create_app(Settings(data_dir=tmp_path / "data", api_keys="k" * 24))
+
+
+def test_every_option_has_an_out_of_range_case() -> None:
+    assert set(OUT_OF_RANGE) == set(OPTION_BY_NAME)
 
 
 def test_defaults_are_the_libraries_and_the_citys() -> None:
@@ -179,7 +194,7 @@ def test_a_scenario_error_in_a_run_fails_the_run_with_its_message(tmp_path: Path
 
 def test_no_plan_in_time_reaches_the_user_as_something_to_do(tmp_path: Path, capsys, monkeypatch) -> None:
     stopped = SolveResult("not_solved", None, None, None, "highs", 0.1)
-    monkeypatch.setattr(model_module, "solve_problem", lambda prob, options: stopped)
+    monkeypatch.setattr(model_module, "solve_problem", lambda prob, options, *start: stopped)
     assert main(["plan", "--out", str(tmp_path / "out"), "--quiet", "--time-limit-s", "0.1"]) == 2
     err = capsys.readouterr().err
     assert "found no plan within the time limit of 0.1 s" in err

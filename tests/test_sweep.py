@@ -70,7 +70,8 @@ def test_sweep_on_a_local_cluster_reports_failures_and_reuses_finished_points(tm
                                                                               city: Path) -> None:
     out = tmp_path / "sweep"
     scenario = tmp_path / "base.toml"
-    scenario.write_text('drive_time_min = 45.0\ntown_coverage_from = "none"\n', encoding="utf-8")
+    scenario.write_text('drive_time_min = 45.0\ntown_coverage_from = "none"\n[costs]\nsite_fixed_cny = 500000.0\n',
+                        encoding="utf-8")
     args = ["sweep", "--osm", str(city), "--out", str(out), "--workers", "2", "--scenario", str(scenario),
             *BASE_FLAGS, "--range-margin-km", "30,60", "--budget-cny", "none,1"]
     assert main(args) == 3  # some points failed: the 1 CNY budget buys nothing
@@ -83,6 +84,7 @@ def test_sweep_on_a_local_cluster_reports_failures_and_reuses_finished_points(tm
     assert set(by_budget) == {(30.0, None), (30.0, 1.0), (60.0, None), (60.0, 1.0)}
     for r in rows:
         assert r["scenario"]["drive_time_min"] == 45.0 and r["scenario"]["town_coverage_from"] is None  # the base
+        assert r["scenario"]["costs"]["site_fixed_cny"] == 500000.0  # the base file's [costs] section
         if r["scenario"]["budget_cny"] == 1.0:
             assert r["status"] == "failed" and "budget" in r["error"]
             assert r["error"].splitlines()[0] in err
@@ -98,6 +100,7 @@ def test_sweep_on_a_local_cluster_reports_failures_and_reuses_finished_points(tm
     assert [c["key"] for c in csv_rows] == [r["key"] for r in rows]
     assert {"capex_cny_2025", "capex_cny_2030", "people_covered", "trips_covered", "solver_status",
             "solver_gap"} <= set(csv_rows[0])
+    assert {c["costs.site_fixed_cny"] for c in csv_rows} == {"500000.0"}
     html = (out / "sweep.html").read_text(encoding="utf-8")
     assert "<svg" in html and "<script" not in html and "http" not in html.split("<body", 1)[1]
 

@@ -155,11 +155,13 @@ def _projection(value: float, low: float, high: float) -> assessment.Projection:
 
 def test_status_follows_where_the_target_lies_against_the_prediction_interval() -> None:
     mid, low, high = 0.40, 0.30, 0.55
-    cases = {"on track": 0.29, "at risk": 0.35, "at risk ": 0.50, "off track": 0.56}
-    for expected, value in cases.items():
-        status, reason = assessment._status(make_target(value=value), _projection(mid, low, high), 0.0,
-                                            fmt=assessment.format_percent)
-        assert status == expected.strip(), (value, reason)
+    cases = {"on track": (0.29, "interval_meets"), "at risk": (0.35, "pessimistic_misses"),
+             "at risk ": (0.50, "target_inside"), "off track": (0.56, "interval_misses")}
+    for expected, (value, case) in cases.items():
+        status, reason, got_case = assessment._status(make_target(value=value), _projection(mid, low, high), 0.0,
+                                                      fmt=assessment.format_percent)
+        assert status == expected.strip() and got_case == case, (value, reason)
+        assert got_case in assessment.REASON_CASES
     # "at most" targets: the high end is the pessimistic one
     co2 = make_target(indicator="operating_co2_per_converted_turnover", kind="intensity ratio", value=-0.10,
                       comparison="<=", baseline_year=2020)
@@ -196,7 +198,8 @@ def test_gap_on_a_tiny_fleet_is_the_diesel_buses_left(tmp_path) -> None:
     # the lever: B2 (diesel, 2016-03-01) reaches the 13-year bus age on 2029-03-01, after the target year
     assert a["gap"]["vehicles_total"] == 1 and a["gap"]["last_non_ne_retires_on"] == "2029-03-01"
     assert not a["gap"]["by_turnover"] and a["status"] != "met"
-    assert a["operators_to_switch"] == [{"operator": "(operator not recorded)", "county_code": "441502", "vehicles": 1}]
+    assert a["operators_to_switch"] == [{"operator": "(operator not recorded)", "county_code": "441502", "vehicles": 1,
+                                         "last_scrapping_on": "2029-03-01"}]
     by_code = {c["county_code"]: c for c in a["counties"]}
     assert by_code["441502"]["latest_count"] == {"numerator": 3, "denominator": 4}
     assert by_code["441521"]["status"] == "on track" and by_code["441521"]["gap"]["vehicles_total"] == 0

@@ -42,8 +42,13 @@ class ServiceState:
     load_errors: dict[str, str] = field(default_factory=dict)
     #: Targets and indicators of the records in use, computed once per records version.
     derived: DerivedFigures = field(default_factory=DerivedFigures)
-    #: Held while the fleet records are ingested or re-read, so the newest store state always wins.
+    #: Held while the fleet records are re-read (and their figures prepared), so the newest store state wins.
     records_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Ingests committed to the store so far, and how many of them the records in use include: an upload
+    #: whose ingest a later re-read already includes does not read the store again.
+    ingests_committed: int = 0
+    ingests_in_use: int = 0
+    ingest_count_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def get_state(request: Request) -> ServiceState:

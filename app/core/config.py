@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     ingest_time_limit_s: float = Field(300.0, gt=0, description="An upload's ingest (validating and storing its "
                                                                 "rows) is stopped after this many seconds; the "
                                                                 "store is left as it was.")
+    upload_receive_time_limit_s: float = Field(300.0, gt=0, description="An upload's body must arrive within this "
+                                                                        "many seconds (50 MB at 170 kB/s); a slower "
+                                                                        "or stalled client is refused with 408.")
     cors_origins: str = Field("", description="Comma-separated origins allowed by CORS (`*` for any); empty = none.")
     max_concurrent_runs: int = Field(1, ge=1, description="Siting runs computed at once (one process each).")
     run_time_limit_s: float = Field(900.0, gt=0, description="A siting run is stopped after this many seconds.")

@@ -66,6 +66,8 @@ OFF_TRACK: Status = "off track"
 NO_DATA: Status = "no data"
 #: Statuses from best to worst; a county-scope target takes the worst of its city and counties.
 STATUS_ORDER: tuple[Status, ...] = (MET, ON_TRACK, AT_RISK, OFF_TRACK)
+#: The operator of a vehicle whose records name none (the report words it in its language).
+OPERATOR_NOT_RECORDED = "(operator not recorded)"
 
 
 # ------------------------------------------------------------------------------------------ results
@@ -114,7 +116,9 @@ class Count:
 class Projection:
     """The value expected in the target year and its prediction interval (observed when the year has passed).
 
-    ``intensity``: for an intensity ratio, the projected intensity itself (kg CO2 per converted t·km).
+    ``value`` is the centre of the prediction: the scenario's projection (``scenario_value``) moved by the
+    median hindcast error, so that it lies inside its interval. ``intensity``: for an intensity ratio, the
+    predicted intensity itself (kg CO2 per converted t·km).
     """
 
     year: int
@@ -124,10 +128,13 @@ class Projection:
     level: float
     method: str
     intensity: float | None = None
+    scenario_value: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"year": self.year, "value": self.value, "low": self.low, "high": self.high,
                                "level": self.level, "method": self.method}
+        if self.scenario_value is not None:
+            out["scenario_value"] = self.scenario_value
         if self.intensity is not None:
             out["intensity"] = self.intensity
         return out
@@ -165,13 +172,18 @@ class Gap:
     last_non_ne_retires_on: str | None = None
     early_retirements_needed: int | None = None
     by_turnover: bool = False
+    ne_share_of_additions_last_12_months: float | None = None
+    scrapping_age_years: float | None = None
+    vehicle_class: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"vehicles_per_year": self.vehicles_per_year, "vehicles_total": self.vehicles_total,
                 "co2_t": self.co2_t, "years_left": self.years_left, "basis": self.basis,
                 "ne_share_of_additions_needed": self.ne_share_of_additions_needed,
                 "last_non_ne_retires_on": self.last_non_ne_retires_on,
-                "early_retirements_needed": self.early_retirements_needed, "by_turnover": self.by_turnover}
+                "early_retirements_needed": self.early_retirements_needed, "by_turnover": self.by_turnover,
+                "ne_share_of_additions_last_12_months": self.ne_share_of_additions_last_12_months,
+                "scrapping_age_years": self.scrapping_age_years, "vehicle_class": self.vehicle_class}
 
 
 @dataclass(frozen=True)
@@ -183,10 +195,12 @@ class Clause:
     quote_zh: str
     gloss_en: str
     interpretation: str
+    interpretation_zh: str = ""
 
     def to_dict(self) -> dict[str, str]:
         return {"number": self.number, "document": self.document, "quote_zh": self.quote_zh,
-                "gloss_en": self.gloss_en, "interpretation": self.interpretation}
+                "gloss_en": self.gloss_en, "interpretation": self.interpretation,
+                "interpretation_zh": self.interpretation_zh}
 
 
 @dataclass(frozen=True)
@@ -195,6 +209,8 @@ class Trajectory:
 
     ``latest_*`` are the values at the data cut-off (stock on its date, flows over its 12 months, the
     intensity of the latest activity year). The intensity fields are set for an intensity ratio only.
+    ``reason_case`` names which status rule applied (``REASON_CASES``), so that the reason can be worded
+    in any language from the figures.
     """
 
     kind: Kind
@@ -210,6 +226,7 @@ class Trajectory:
     latest_intensity: float | None = None
     baseline_intensity: float | None = None
     target_intensity: float | None = None
+    reason_case: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -226,6 +243,7 @@ class Trajectory:
             "projection_path": [p.to_dict() for p in self.projection_path],
             "status": self.status,
             "status_reason": self.status_reason,
+            "reason_case": self.reason_case,
             "gap": self.gap.to_dict(),
         }
         if self.kind == "intensity ratio" and self.baseline_intensity is not None:
@@ -252,9 +270,11 @@ class OperatorCount:
     operator: str
     county_code: str
     vehicles: int
+    last_scrapping_on: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"operator": self.operator, "county_code": self.county_code, "vehicles": self.vehicles}
+        return {"operator": self.operator, "county_code": self.county_code, "vehicles": self.vehicles,
+                "last_scrapping_on": self.last_scrapping_on}
 
 
 @dataclass(frozen=True)
@@ -291,7 +311,7 @@ class Assessment:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the API's ``/fleet/targets`` items and the report's ``targets``)."""
         t = self.target
-        clause = Clause(t.clause, t.document, t.quote_zh, t.gloss_en, t.interpretation)
+        clause = Clause(t.clause, t.document, t.quote_zh, t.gloss_en, t.interpretation, t.interpretation_zh)
         out: dict[str, Any] = {
             "id": t.id, "indicator": t.indicator, "kind": t.kind, "scope": t.scope, "target_value": t.value,
             "comparison": t.comparison, "tolerance": t.tolerance, "target_year": t.year,
@@ -407,12 +427,15 @@ def _worst(city: Trajectory, counties: list[CountyAssessment]) -> tuple[Status, 
     return worst, reason + " — " + city.status_reason
 
 
-def _share_interval(ctx: _Context, indicator: str, num: float, den: float, year: int) -> tuple[float, float] | None:
-    bounds = ctx.calibration.bounds(indicator, ctx.cutoff.years_to(year))
-    if bounds is None or den <= 0:
+def _share_interval(ctx: _Context, indicator: str, num: float, den: float,
+                    year: int) -> tuple[float, float, float] | None:
+    """(low, centre, high) of the prediction for a projected share: the scenario's counts plus the hindcast's offsets."""
+    offsets = ctx.calibration.offsets(indicator, ctx.cutoff.years_to(year))
+    if offsets is None or den <= 0:
         return None
     z = logit_counts(num, den)
-    return share_from_logit(z + bounds[0], den), share_from_logit(z + bounds[1], den)
+    low, mid, high = (share_from_logit(z + o, den) for o in offsets)
+    return low, mid, high
 
 
 def _assess_share(ctx: _Context, target: Target, area: str | None) -> Trajectory:
@@ -430,7 +453,8 @@ def _assess_share(ctx: _Context, target: Target, area: str | None) -> Trajectory
     if now is None or now.denominator <= 0:
         counted = den_col.replace("_", " ")
         return Trajectory(target.kind, observed, None, None, None, None, (), NO_DATA,
-                          f"no {counted} in the records to {cutoff.date.date()}", Gap(None, None, None, years_left, ""))
+                          f"no {counted} in the records to {cutoff.date.date()}", Gap(None, None, None, years_left, ""),
+                          reason_case="no_counts")
     latest = Count(int(now.numerator), int(now.denominator))
     latest_value = float(now.value)
     if target.year <= cutoff.complete_year:  # the target year has been observed
@@ -442,50 +466,58 @@ def _assess_share(ctx: _Context, target: Target, area: str | None) -> Trajectory
                   f"{'meets' if ok else 'misses'} the target {_goal(target, format_percent)}")
         gap = _share_gap(ctx, target, area, latest, projection)
         return Trajectory(target.kind, observed, cutoff.complete_year, latest_value, latest, projection, (),
-                          MET if ok else OFF_TRACK, reason, gap)
+                          MET if ok else OFF_TRACK, reason, gap,
+                          reason_case="observed_meets" if ok else "observed_misses")
     proj = ctx.outlook.shares.get((target.indicator, area, target.year))
     if proj is None or proj.denominator <= 0:
         return Trajectory(target.kind, observed, cutoff.complete_year, latest_value, latest, None, (), NO_DATA,
-                          "no projection: nothing of this kind is left in service or added", 
-                          Gap(None, None, None, years_left, ""))
-    mid = float(proj.value)
+                          "no projection: nothing of this kind is left in service or added",
+                          Gap(None, None, None, years_left, ""), reason_case="no_projection")
+    scenario_mid = float(proj.value)
     interval = _share_interval(ctx, target.indicator, proj.numerator, proj.denominator, target.year)
-    low, high = interval if interval else (mid, mid)
+    low, mid, high = interval if interval else (scenario_mid, scenario_mid, scenario_mid)
     method = (f"stock turnover ({ctx.outlook.scenario.name}); {int(INTERVAL_LEVEL * 100)} % prediction interval "
-              "calibrated by hindcast" + ("" if interval else " (not calibrated: too few hindcast errors)"))
-    projection = Projection(target.year, mid, low, high, INTERVAL_LEVEL, method)
+              "and its centre (the median past error) calibrated by hindcast"
+              + ("" if interval else " (not calibrated: too few hindcast errors)"))
+    projection = Projection(target.year, mid, low, high, INTERVAL_LEVEL, method, scenario_value=scenario_mid)
     path = []
     for y in range(cutoff.date.year + (1 if (cutoff.date.month, cutoff.date.day) == (12, 31) else 0), target.year + 1):
         p = ctx.outlook.shares.get((target.indicator, area, y))
         if p is None or p.denominator <= 0:
             continue
-        iv = _share_interval(ctx, target.indicator, p.numerator, p.denominator, y) or (p.value, p.value)
-        path.append(PathPoint(y, float(p.value), iv[0], iv[1]))
+        iv = _share_interval(ctx, target.indicator, p.numerator, p.denominator, y) or (p.value,) * 3
+        path.append(PathPoint(y, float(iv[1]), iv[0], iv[2]))
     path = [PathPoint(cutoff.complete_year, latest_value, latest_value, latest_value), *path]
     slack = 0.5 / proj.denominator if target.kind == "stock share" else 0.0
     gap = _share_gap(ctx, target, area, latest, projection)
-    status, reason = _status(target, projection, slack, fmt=format_percent)
+    status, reason, case = _status(target, projection, slack, fmt=format_percent)
     if target.kind == "stock share" and gap.by_turnover and status != ON_TRACK:
         status, reason = ON_TRACK, "met by natural turnover — " + gap.basis
     elif gap.by_turnover:
         reason += "; met by natural turnover — " + gap.basis
     return Trajectory(target.kind, observed, cutoff.complete_year, latest_value, latest, projection, tuple(path),
-                      status, reason, gap)
+                      status, reason, gap, reason_case=case)
+
+
+#: The status rules a reason can name (``Trajectory.reason_case``); ``i18n`` words each one.
+REASON_CASES = ("observed_meets", "observed_misses", "interval_meets", "pessimistic_misses", "target_inside",
+                "interval_misses", "no_counts", "no_projection", "no_baseline", "no_activity")
 
 
 def _status(target: Target, projection: Projection, slack: float, *,
-            fmt: Callable[[float | None], str]) -> tuple[Status, str]:
+            fmt: Callable[[float | None], str]) -> tuple[Status, str, str]:
+    """Status of a projected target year, its reason in English and the rule that applied (``REASON_CASES``)."""
     goal = _goal(target, fmt)
     mid, low, high = projection.value, projection.low, projection.high
     pessimistic, optimistic = (high, low) if target.comparison == "<=" else (low, high)
     span = f"projected {fmt(mid)} ({fmt(low)} to {fmt(high)}), target {goal}"
     if target.meets(mid, slack=slack):
         if target.meets(pessimistic, slack=slack):
-            return ON_TRACK, span + ": whole interval meets it"
-        return AT_RISK, span + ": projection meets it, the pessimistic end does not"
+            return ON_TRACK, span + ": whole interval meets it", "interval_meets"
+        return AT_RISK, span + ": projection meets it, the pessimistic end does not", "pessimistic_misses"
     if target.meets(optimistic, slack=slack):
-        return AT_RISK, span + ": projection misses it, the target is inside the interval"
-    return OFF_TRACK, span + ": the whole interval misses it"
+        return AT_RISK, span + ": projection misses it, the target is inside the interval", "target_inside"
+    return OFF_TRACK, span + ": the whole interval misses it", "interval_misses"
 
 
 _SIGNS: dict[Comparison, str] = {">=": "≥", "<=": "≤", "≈": "≈"}
@@ -520,7 +552,8 @@ def _share_gap(ctx: _Context, target: Target, area: str | None, latest: Count, p
             n = latest.denominator - latest.numerator
             needed = max(0, math.ceil(target.threshold * latest.denominator - latest.numerator - 1e-9))
             return Gap(float(needed), needed, None, 0, f"{needed:,} of the {latest.denominator:,} vehicles in service "
-                       f"on {cutoff.date.date()} must switch now ({n:,} non-NE left)", last_non_ne_retires_on=retires)
+                       f"on {cutoff.date.date()} must switch now ({n:,} non-NE left)", last_non_ne_retires_on=retires,
+                       scrapping_age_years=cap, vehicle_class=vclass)
         ne_e, other_e, unit, _ = ctx.outlook.stock_parts.get((target.indicator, area, target.year), (0.0, 0.0, 0.0, 0.0))
         total = ne_e + other_e + unit
         theta = target.threshold
@@ -549,7 +582,9 @@ def _share_gap(ctx: _Context, target: Target, area: str | None, latest: Count, p
             parts.append(f"even all-NE additions fall short: {early:,} non-NE vehicles must retire early")
         return Gap(None if needed_share is None else needed_share, len(left), None, years_left, "; ".join(parts),
                    ne_share_of_additions_needed=None if needed_share is None else min(needed_share, 1.0),
-                   last_non_ne_retires_on=retires, early_retirements_needed=early, by_turnover=bool(by_turnover))
+                   last_non_ne_retires_on=retires, early_retirements_needed=early, by_turnover=bool(by_turnover),
+                   ne_share_of_additions_last_12_months=now_share_of_additions, scrapping_age_years=cap,
+                   vehicle_class=vclass)
     additions = ctx.outlook.shares.get((target.indicator, area, target.year))
     per_year = additions.denominator if additions is not None else float(latest.denominator)
     shortfall = max(0.0, target.threshold - projection.value)
@@ -573,16 +608,22 @@ def _operators(ctx: _Context, target: Target) -> tuple[OperatorCount, ...]:
     if left.empty:
         return ()
     if "operator" in left.columns:
-        names = left["operator"].astype(str).replace("", "(operator not recorded)")
+        names = left["operator"].fillna("").astype(str).replace("", OPERATOR_NOT_RECORDED)
     elif "depot_id" in left.columns and len(ctx.records.depots) and "operator" in ctx.records.depots:
         by_depot = dict(zip(ctx.records.depots["depot_id"].astype(str), ctx.records.depots["operator"].astype(str),
                             strict=True))
-        names = left["depot_id"].astype(str).map(lambda d: by_depot.get(d) or "(operator not recorded)")
+        names = left["depot_id"].astype(str).map(lambda d: by_depot.get(d) or OPERATOR_NOT_RECORDED)
     else:
-        names = pd.Series(["(operator not recorded)"] * len(left), index=left.index)
-    counts = pd.DataFrame({"operator": names.to_numpy(), "county": left["county_code"].astype(str).to_numpy()}) \
-        .value_counts().sort_index()
-    return tuple(OperatorCount(str(op), str(cty), int(n)) for (op, cty), n in counts.items())
+        names = pd.Series([OPERATOR_NOT_RECORDED] * len(left), index=left.index)
+    curve = ctx.outlook.survival.get(vclass)
+    cap = curve.cap_years if curve is not None else SCRAPPING_AGE_YEARS.get(vclass)
+    frame = pd.DataFrame({"operator": names.to_numpy(), "county": left["county_code"].astype(str).to_numpy(),
+                          "scraps_on": scrapping_date(left["registered_on"], cap).to_numpy() if cap is not None
+                          else pd.NaT})
+    groups = frame.groupby(["operator", "county"], sort=True)["scraps_on"].agg(["size", "max"])
+    return tuple(OperatorCount(str(op), str(cty), int(row["size"]),
+                               None if pd.isna(row["max"]) else pd.Timestamp(row["max"]).date().isoformat())
+                 for (op, cty), row in groups.iterrows())
 
 
 def _assess_intensity(ctx: _Context, target: Target, area: str | None) -> Trajectory:
@@ -596,7 +637,8 @@ def _assess_intensity(ctx: _Context, target: Target, area: str | None) -> Trajec
     base = rows[rows["year"] == target.baseline_year]
     if base.empty:
         return Trajectory(target.kind, (), None, None, None, None, (), NO_DATA,
-                          f"no {col} for the baseline year {target.baseline_year}", Gap(None, None, None, years_left, ""))
+                          f"no {col} for the baseline year {target.baseline_year}", Gap(None, None, None, years_left, ""),
+                          reason_case="no_baseline")
     base_intensity = float(base[col].iloc[0])
     observed = tuple(IntensityObservation(int(r["year"]), float(r[col]) / base_intensity - 1.0, float(r[col]))
                      for _, r in rows.iterrows())
@@ -614,32 +656,33 @@ def _assess_intensity(ctx: _Context, target: Target, area: str | None) -> Trajec
         return Trajectory(target.kind, observed, latest.year, latest.value, None, projection, (),
                           MET if ok else OFF_TRACK, reason, Gap(None, None, 0.0, 0, ""),
                           latest_intensity=latest.intensity, baseline_intensity=base_intensity,
-                          target_intensity=target_intensity)
+                          target_intensity=target_intensity, reason_case="observed_meets" if ok else "observed_misses")
     proj = ctx.outlook.intensity.get((area, target.year))
     if proj is None or not proj.value:
         return Trajectory(target.kind, observed, latest.year, latest.value, None, None, (), NO_DATA,
                           "no activity to project", Gap(None, None, None, years_left, ""),
                           latest_intensity=latest.intensity, baseline_intensity=base_intensity,
-                          target_intensity=target_intensity)
+                          target_intensity=target_intensity, reason_case="no_activity")
 
-    def interval(value: float, year: int) -> tuple[float, float]:
-        b = ctx.calibration.bounds(col, ctx.cutoff.years_to(year))
-        return (value, value) if b is None else (value * math.exp(b[0]), value * math.exp(b[1]))
+    def interval(value: float, year: int) -> tuple[float, float, float]:
+        o = ctx.calibration.offsets(col, ctx.cutoff.years_to(year))
+        return (value, value, value) if o is None else tuple(value * math.exp(x) for x in o)  # type: ignore[return-value]
 
-    mid = float(proj.value)
-    lo_i, hi_i = interval(mid, target.year)
+    scenario_mid = float(proj.value)
+    lo_i, mid, hi_i = interval(scenario_mid, target.year)
     projection = Projection(target.year, mid / base_intensity - 1, lo_i / base_intensity - 1, hi_i / base_intensity - 1,
                             INTERVAL_LEVEL, f"stock turnover at the latest activity and energy per vehicle "
                             f"({ctx.outlook.scenario.name}); grid factor by year; {int(INTERVAL_LEVEL * 100)} % "
-                            "prediction interval calibrated by hindcast", intensity=mid)
+                            "prediction interval and its centre (the median past error) calibrated by hindcast",
+                            intensity=mid, scenario_value=scenario_mid / base_intensity - 1)
     path = [PathPoint(latest.year, latest.value, latest.value, latest.value)]
     for y in range(latest.year + 1, target.year + 1):
         p = ctx.outlook.intensity.get((area, y))
         if p is None or not p.value:
             continue
-        lo, hi = interval(float(p.value), y)
-        path.append(PathPoint(y, float(p.value) / base_intensity - 1, lo / base_intensity - 1, hi / base_intensity - 1))
-    status, reason = _status(target, projection, 0.0, fmt=signed)
+        lo, centre, hi = interval(float(p.value), y)
+        path.append(PathPoint(y, centre / base_intensity - 1, lo / base_intensity - 1, hi / base_intensity - 1))
+    status, reason, case = _status(target, projection, 0.0, fmt=signed)
     co2_t = None
     basis = ""
     if turnover is not None and np.isfinite(turnover):
@@ -651,7 +694,7 @@ def _assess_intensity(ctx: _Context, target: Target, area: str | None) -> Trajec
                  "for where the change since the baseline came from")
     return Trajectory(target.kind, observed, latest.year, latest.value, None, projection, tuple(path), status, reason,
                       Gap(None, None, co2_t, years_left, basis), latest_intensity=latest.intensity,
-                      baseline_intensity=base_intensity, target_intensity=target_intensity)
+                      baseline_intensity=base_intensity, target_intensity=target_intensity, reason_case=case)
 
 
 # ------------------------------------------------------------------------------------------ describe

@@ -5,15 +5,17 @@ projected to every later record year and compared with what happened. Errors are
 logit of a share (counts ``x`` of ``n``: ``ln((x+0.5)/(n-x+0.5))``) or the log of an intensity, divided by
 the horizon in years (the default scenario holds today's additions, so errors grow with the drift the
 scenario leaves out: linearly); their 10th and 90th percentiles per kind of measure (stock shares, flow
-shares, intensity) give the 80 % interval ``projection + q * h``. A calibration at cut-off ``c`` uses
-only errors observed by ``c``.
+shares, intensity) give the 80 % interval ``projection + q * h``, and their median the centre of the
+prediction (the scenario's own projection is biased where the past drifted one way: the NE share of
+additions has risen at every cut-off, so "the last 12 months continue" has always come out low). A
+calibration at cut-off ``c`` uses only errors observed by ``c``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -77,10 +79,20 @@ class HindcastError:
 
 @dataclass(frozen=True)
 class Calibration:
-    """Per pool (``POOL``), the 10th and 90th percentiles of error / horizon, and how many errors."""
+    """Per pool (``POOL``), the 10th and 90th percentiles of error / horizon, how many errors, and the median."""
 
     quantiles: Mapping[str, tuple[float, float, int]]
     level: float = INTERVAL_LEVEL
+    medians: Mapping[str, float] = field(default_factory=dict)
+
+    def offsets(self, indicator: str, horizon_years: float) -> tuple[float, float, float] | None:
+        """Offsets (low, centre, high) on the transformed scale at ``horizon_years``; None when not calibrated."""
+        b = self.bounds(indicator, horizon_years)
+        if b is None:
+            return None
+        pool = POOL.get(indicator, indicator)
+        centre = self.medians[pool] * max(horizon_years, 0.0) if pool in self.medians else (b[0] + b[1]) / 2
+        return b[0], min(max(centre, b[0]), b[1]), b[1]
 
     def bounds(self, indicator: str, horizon_years: float) -> tuple[float, float] | None:
         """Offsets (low, high) on the transformed scale at ``horizon_years``; None when not calibrated."""
@@ -99,7 +111,8 @@ def calibrate(errors: Iterable[HindcastError], *, level: float = INTERVAL_LEVEL)
             by.setdefault(POOL.get(e.indicator, e.indicator), []).append(e.error / e.horizon_years)
     lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
     return Calibration({k: (float(np.quantile(v, lo_q)), float(np.quantile(v, hi_q)), len(v))
-                        for k, v in sorted(by.items())}, level)
+                        for k, v in sorted(by.items())}, level,
+                       {k: float(np.median(v)) for k, v in sorted(by.items())})
 
 
 @dataclass(frozen=True, eq=False)

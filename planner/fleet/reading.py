@@ -2,15 +2,19 @@
 
 Values stay text, indexed by their line number in the file, so that the row checks (``checks.py``)
 see and report exactly what the file holds.
+
+A compressed file is inflated in bounded steps and refused as soon as it expands past a limit
+(``EVPLAN_MAX_DECOMPRESSED_MB``, default 500 MB): the same ``GzipInflater`` counts a service upload
+while it streams in, so ``evplan fleet ingest`` and ``POST /fleet/records`` refuse a gzip bomb alike.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import gzip
 import hashlib
 import io
+import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +26,108 @@ from planner.errors import InputFileError, RecordError
 
 #: Number of fields a CSV record really had, when some record did not match the header.
 FIELDS_COLUMN = "_fields"
+
+GZIP_MAGIC = b"\x1f\x8b"
+PARQUET_MAGIC = b"PAR1"
+#: The setting that bounds what a compressed file may expand to, in MB (10^6 bytes).
+MAX_DECOMPRESSED_SETTING = "EVPLAN_MAX_DECOMPRESSED_MB"
+#: Its default: the service's too (10 x its 50 MB upload limit).
+DEFAULT_MAX_DECOMPRESSED_MB = 500.0
+
+
+class DecompressedTooLargeError(InputFileError):
+    """A compressed file expands past the limit (a gzip bomb, or simply too much): refused before it is read whole."""
+
+
+def decompressed_limit_bytes() -> int:
+    """The decompressed-size limit in bytes: ``EVPLAN_MAX_DECOMPRESSED_MB`` when set, else 500 MB."""
+    raw = os.environ.get(MAX_DECOMPRESSED_SETTING, "").strip()
+    try:
+        mb = float(raw) if raw else DEFAULT_MAX_DECOMPRESSED_MB
+    except ValueError:
+        raise InputFileError(MAX_DECOMPRESSED_SETTING, "a number of MB greater than 0", detail=f"got {raw!r}") from None
+    if not mb > 0 or mb == float("inf"):
+        raise InputFileError(MAX_DECOMPRESSED_SETTING, "a number of MB greater than 0", detail=f"got {raw!r}")
+    return int(mb * 1_000_000)
+
+
+def too_large(name: object, what: str, limit_bytes: int, *, declared_bytes: int | None = None) -> DecompressedTooLargeError:
+    """The one refusal of an oversized compressed file, for the CLI and the service alike."""
+    how = (f"it declares {declared_bytes / 1e6:,.0f} MB of uncompressed data, " if declared_bytes is not None
+           else "it expands to ")
+    return DecompressedTooLargeError(
+        name, f"{what} of at most {limit_bytes / 1e6:g} MB uncompressed",
+        detail=f"{how}more than {limit_bytes / 1e6:g} MB ({MAX_DECOMPRESSED_SETTING}); nothing was stored - "
+               "split it or send it uncompressed")
+
+
+class GzipInflater:
+    """Inflates a gzip stream (one or more members) as it arrives, in steps of at most ``STEP`` bytes.
+
+    Past ``limit_bytes`` of output it raises ``DecompressedTooLargeError``; so at most the limit is ever
+    held (``keep``) or none of it (counting only). Damaged data raises ``zlib.error``.
+    """
+
+    STEP = 1 << 20
+
+    def __init__(self, limit_bytes: int, *, name: object, keep: bool = True,
+                 what: str = "a gzip file") -> None:
+        self.limit_bytes = limit_bytes
+        self.name = name
+        self.keep = keep
+        self.what = what
+        self.total_bytes = 0
+        self._parts: list[bytes] = []
+        self._z = zlib.decompressobj(wbits=31)
+
+    def _take(self, out: bytes) -> None:
+        self.total_bytes += len(out)
+        if self.total_bytes > self.limit_bytes:
+            self._parts.clear()
+            raise too_large(self.name, self.what, self.limit_bytes)
+        if self.keep and out:
+            self._parts.append(out)
+
+    def feed(self, data: bytes) -> None:
+        """Inflate the next compressed bytes."""
+        while data:
+            if self._z.eof:  # the next gzip member
+                self._z = zlib.decompressobj(wbits=31)
+            self._take(self._z.decompress(data, self.STEP))
+            data = self._z.unused_data if self._z.eof else self._z.unconsumed_tail
+
+    def finish(self) -> bytes:
+        """Everything inflated (empty when counting only); ``EOFError`` when the last member is cut off."""
+        if not self._z.eof:
+            self._take(self._z.flush())  # at most one pending match: the input is all consumed
+            if not self._z.eof:
+                raise EOFError("the compressed data ended before the end of its last gzip member")
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return data
+
+
+def inflate_gzip(path: Path, data: bytes, limit_bytes: int, what: str) -> bytes:
+    """``data`` (gzip, one or more members) inflated, refused past ``limit_bytes``; ``InputFileError`` if damaged."""
+    inflater = GzipInflater(limit_bytes, name=path)
+    view = memoryview(data)
+    try:
+        for start in range(0, len(view), GzipInflater.STEP):
+            inflater.feed(bytes(view[start:start + GzipInflater.STEP]))
+        return inflater.finish()
+    except (EOFError, zlib.error) as exc:
+        raise InputFileError(path, what, detail=f"the gzip data is damaged or truncated ({exc})") from None
+
+
+def parquet_declared_bytes(path: Path) -> int | None:
+    """What a Parquet file's footer declares its row groups take uncompressed, or None if it is unreadable."""
+    try:
+        import pyarrow.parquet as pq
+
+        meta = pq.read_metadata(path)
+        return sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    except Exception:  # noqa: BLE001 - not readable as Parquet: the reader says why, with the file's name
+        return None
 
 
 @dataclass(frozen=True)
@@ -40,14 +146,18 @@ class TextTable:
     size_bytes: int
 
 
-def read_table(path: Path | str, *, what: str = "a table (CSV, CSV.GZ or Parquet)") -> TextTable:
+def read_table(path: Path | str, *, what: str = "a table (CSV, CSV.GZ or Parquet)",
+               max_decompressed_bytes: int | None = None) -> TextTable:
     """Read a CSV, gzip CSV or Parquet file as text, detecting the encoding.
 
     CSV text is tried as UTF-8 (with or without BOM), then GBK; the encoding used is reported. Rows
     keep their line numbers; a record with more or fewer fields than the header is kept and marked so
-    that validation quarantines it. Raises ``InputFileError`` for a file that cannot be read at all.
+    that validation quarantines it. Raises ``InputFileError`` for a file that cannot be read at all, and
+    ``DecompressedTooLargeError`` for a gzip file that inflates, or a Parquet file that declares, more
+    than ``max_decompressed_bytes`` (default: ``decompressed_limit_bytes()``).
     """
     path = Path(path)
+    limit = max_decompressed_bytes if max_decompressed_bytes is not None else decompressed_limit_bytes()
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -56,14 +166,14 @@ def read_table(path: Path | str, *, what: str = "a table (CSV, CSV.GZ or Parquet
         raise InputFileError(path, what, detail=str(exc)) from exc
     sha256 = hashlib.sha256(data).hexdigest()
     size = len(data)
-    if data[:4] == b"PAR1":
+    if data[:4] == PARQUET_MAGIC:
+        declared = parquet_declared_bytes(path)
+        if declared is not None and declared > limit:
+            raise too_large(path, "a Parquet file", limit, declared_bytes=declared)
         return TextTable(_parquet_frame(path, data, what), path, "utf-8", "parquet", sha256, size)
     file_format = "csv"
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise InputFileError(path, what, detail=f"the gzip data is damaged or truncated ({exc})") from exc
+    if data[:2] == GZIP_MAGIC:
+        data = inflate_gzip(path, data, limit, what)
         file_format = "csv.gz"
     text, encoding = _decode(path, data)
     return TextTable(_csv_frame(path, text), path, encoding, file_format, sha256, size)

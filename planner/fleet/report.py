@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from planner import config
 from planner._io import write_text_atomic
 from planner.errors import RecordError
 from planner.fleet import assessment as tg
@@ -31,27 +30,24 @@ from planner.fleet.charging import assess_service_area_charging
 from planner.fleet.decomposition import TERMS, decompose_co2
 from planner.fleet.hindcast import INTERVAL_LEVEL, run_hindcast
 from planner.fleet.i18n import (
+    LABELS,
     LANGS,
-    SCENARIO_ZH,
-    STATUS_RULES_ZH,
     Lang,
+    clause_22_reason,
     default_language,
     goal,
+    label_or,
     lever,
+    reason,
     status,
     t,
 )
-from planner.fleet.i18n import TITLES as _TITLES
 from planner.fleet.indicators import FleetSeries, fleet_series
 from planner.fleet.records import FleetRecords
 from planner.fleet.schema import BASE_YEAR, NE_POWERTRAINS
 from planner.fleet.targets import TargetSet
 from planner.fleet.turnover import DEFAULT_SCENARIO, AdditionsScenario, Cutoff
 
-#: What the shipped records are (``planner.config``); shown on every report unless the records are real.
-SHIPPED_DATA_NOTE = config.SHIPPED_FLEET_NOTE
-SYNTHETIC_NOTE = SHIPPED_DATA_NOTE + config.SHIPPED_FLEET_NOTE_SYNTHETIC
-UNKNOWN_SOURCE_NOTE = SHIPPED_DATA_NOTE + config.SHIPPED_FLEET_NOTE_UNKNOWN
 #: Times on the report are in this zone unless the targets file's [plan] says ``timezone``.
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 #: The hindcast the report states: fitted to the first year, projected to the second (if the records span them).
@@ -86,9 +82,9 @@ class Report:
     html: str
     csv: str
 
-    def html_in(self, lang: Lang) -> str:
+    def html_in(self, lang: Lang, *, print_zoom: float = 1.0) -> str:
         """The same figures rendered in another language."""
-        return render_html(self.figures, lang=lang)
+        return render_html(self.figures, lang=lang, print_zoom=print_zoom)
 
 
 def build_report(records: FleetRecords, *, targets: TargetSet, year: int | None = None,
@@ -154,12 +150,15 @@ def _language(lang: str | None, target_set: TargetSet) -> Lang:
 def write_report(records: FleetRecords, *, out_dir: Path | str, targets: TargetSet, year: int | None = None,
                  synthetic: bool | None = None, series: FleetSeries | None = None, lang: str | None = None,
                  plan_summary: Mapping[str, Any] | None = None, other_language: bool = False,
-                 scenario: AdditionsScenario = DEFAULT_SCENARIO) -> list[Path]:
+                 scenario: AdditionsScenario = DEFAULT_SCENARIO, pdf: bool = False,
+                 chromium: str | None = None) -> list[Path]:
     """Write ``report.html`` (in ``lang``), ``report.json`` and ``report.csv`` to ``out_dir``, each atomically.
 
     With ``other_language`` the page is also written in the other language beside it
-    (``report.en.html`` or ``report.zh.html``). The other options are those of ``build_report``;
-    returns the paths written.
+    (``report.en.html`` or ``report.zh.html``). With ``pdf`` each page is fitted for A4 print
+    (``fit_for_print``: headless Chromium, and pypdf to measure the pages), written with the fitted print
+    zoom, and printed beside it (``report.pdf``, ``report.en.pdf``). The other options are those of
+    ``build_report``; returns the paths written.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -173,7 +172,21 @@ def write_report(records: FleetRecords, *, out_dir: Path | str, targets: TargetS
     if other_language:
         other = next(x for x in LANGS if x != report.figures["lang"])
         texts[f"report.{other}.html"] = report.html_in(other)
-    return [write_text_atomic(out / name, text) for name, text in texts.items()]
+    pdfs: dict[str, bytes] = {}
+    if pdf:
+        from planner.fleet import printing
+
+        for name in [n for n in texts if n.endswith(".html")]:
+            fit = printing.fit_for_print(texts[name], chromium=chromium)
+            texts[name] = fit.html
+            pdfs[name.removesuffix(".html") + ".pdf"] = fit.pdf
+    paths = [write_text_atomic(out / name, text) for name, text in texts.items()]
+    for name, data in pdfs.items():
+        tmp = out / f".{name}.tmp"
+        tmp.write_bytes(data)
+        tmp.replace(out / name)
+        paths.append(out / name)
+    return paths
 
 
 def _json_default(obj: Any) -> Any:
@@ -248,29 +261,15 @@ def _figures(records: FleetRecords, series: FleetSeries, assessed: list[dict[str
         "grid_factors": [] if grid is None else _table_records(grid),
         "method": {
             "interval_level": INTERVAL_LEVEL,
-            "projection": "stock turnover: additions by class and powertrain (volume and powertrain mix of the last "
-                          "12 months, NE share per the scenario) -> survival (Weibull per class fitted to the "
-                          "records, capped at the mandatory scrapping age) -> stock -> shares; operating CO2 at the "
-                          "latest activity and energy per vehicle, priced with the grid factor of each year",
-            "intervals": "80 % prediction interval for the target-year value: the projection on the logit "
-                         "(shares) or log (intensity) scale plus the 10th-90th percentiles of past projection "
-                         "errors per year of horizon, from projections made at every earlier cut-off",
+            "projection": LABELS["m_projection_text"].en,
+            "intervals": LABELS["m_intervals_text"].en.format(level=int(INTERVAL_LEVEL * 100)),
             "status_rules": STATUS_RULES,
         },
     }
 
 
-STATUS_RULES = {
-    tg.MET: "the target year has been observed and its value meets the target (a year not yet observed is "
-            "never met)",
-    tg.ON_TRACK: "the projection and the pessimistic end of its prediction interval meet the target; or every "
-                 "vehicle still to switch reaches its mandatory scrapping age by the target year and the "
-                 "additions scenario replaces them with NE vehicles (met by natural turnover)",
-    tg.AT_RISK: "the projection meets the target but the pessimistic end does not, or the projection "
-                "misses but the target lies inside the interval",
-    tg.OFF_TRACK: "the whole interval misses the target, or the target year has passed unmet",
-    tg.NO_DATA: "nothing counted, no baseline year, or no projection",
-}
+#: The status rules as the figures carry them (the report words them in its language from ``i18n``).
+STATUS_RULES = {k: LABELS[f"rule.{k}"].en for k in (*tg.STATUS_ORDER, tg.NO_DATA)}
 
 
 def _clause_22(records: FleetRecords, cutoff: Cutoff, summary: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -386,6 +385,10 @@ _COUNTS = {"buses", "ne_buses", "taxis", "ne_taxis", "new_vehicles", "new_ne_or_
 
 esc = html.escape
 
+#: The print zoom of a page not fitted (``fit_for_print`` writes the fitted one into this rule).
+PRINT_FIT_RULE = "@media print {{ main {{ zoom: {zoom:.3f}; }} }} /* print fit */"
+_PRINT_FIT_RE = re.compile(r"@media print \{ main \{ zoom: ([0-9.]+); \} \} /\* print fit \*/")
+
 CSS = """
 :root { --ink:#1d2430; --muted:#5b6575; --line:#d9dee6; --accent:#1f5fa8; --bg:#f6f7f9; }
 * { box-sizing: border-box; }
@@ -398,13 +401,15 @@ header { border-bottom: 3px solid var(--accent); padding-bottom: 12px; margin-bo
 h1 { font-size: 24px; margin: 0 0 4px; }
 h2 { font-size: 18px; margin: 28px 0 10px; padding-bottom: 4px; border-bottom: 1px solid var(--line); }
 h3 { font-size: 15px; margin: 10px 0 6px; }
-h1, h2, h3 { break-after: avoid; page-break-after: avoid; }
+h1, h2, h3, .chips, .lead { break-after: avoid; page-break-after: avoid; }
+p, li { orphans: 2; widows: 2; }
 .sub { color: var(--muted); margin: 0; }
 .note { background:#fff7e0; border-left: 4px solid #d79b00; padding: 10px 14px; margin: 14px 0; }
 .chips { display:flex; gap:8px; flex-wrap:wrap; margin: 8px 0 12px; }
 .chip, .status { display:inline-block; border-radius: 999px; padding: 1px 10px; font-weight: 600; font-size: 12.5px;
   white-space: nowrap; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0 12px; font-size: 13px; }
+thead { display: table-header-group; }
 table.facts { width: auto; min-width: 50%; }
 tr, .keep { break-inside: avoid; page-break-inside: avoid; }
 th, td { border-bottom: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; }
@@ -417,6 +422,8 @@ figure { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 
 figcaption { font-size: 12.5px; color: var(--muted); margin-top: 6px; }
 svg.chart { width: 100%; height: auto; display: block; }
 .small { font-size: 12px; color: var(--muted); }
+code { font-size: 0.92em; }
+cite { font-style: normal; }
 footer { margin-top: 28px; font-size: 12px; color: var(--muted); }
 @page { size: A4; margin: 14mm 12mm; }
 @media print {
@@ -425,6 +432,7 @@ footer { margin-top: 28px; font-size: 12px; color: var(--muted); }
   .grid { grid-template-columns: 1fr 1fr; gap: 8px; }
   figure { padding: 6px; }
   figcaption { font-size: 10.5px; }
+  svg.chart { width: auto; height: 44mm; max-width: 100%; margin: 0 auto; }
   table { font-size: 11px; }
   th, td { padding: 3px 5px; }
   h2 { margin-top: 16px; }
@@ -441,16 +449,51 @@ def _zh(text: str) -> str:
     return f'<span lang="zh-CN">{esc(text)}</span>'
 
 
+def _verbatim(text: str) -> str:
+    """Text shown as written in the input files (a source citation, a checker's message, a scenario's name)."""
+    return f'<cite class="verbatim">{esc(text)}</cite>'
+
+
+def _with_code(text: str, *codes: str) -> str:
+    """``text`` escaped, with each of ``codes`` (a command, a file name) set as code."""
+    out = esc(text)
+    for c in codes:
+        out = out.replace(esc(c), f"<code>{esc(c)}</code>")
+    return out
+
+
 def _title_of(a: dict[str, Any], lang: Lang = "en") -> str:
-    return _TITLES[lang].get(a["indicator"], a["indicator"])
+    return label_or(lang, "title", a["indicator"])
 
 
 def _clause_label(lang: Lang, number: str) -> str:
-    return t(lang, "clause", n=number) if lang == "zh" else f"clause {number}"
+    return t(lang, "clause", n=number)
 
 
-def render_html(figures: dict[str, Any], *, lang: Lang | None = None) -> str:
-    """The report page from its figures (every text escaped; no scripts, no external resources)."""
+def projection_text(a: Mapping[str, Any], lang: Lang) -> str:
+    """``assessment.format_projection`` in ``lang`` (the same numbers; "to" between an interval's ends is 至)."""
+    text = tg.format_projection(a)
+    return text.replace(" to ", " 至 ") if lang == "zh" else text
+
+
+def _pct(value: float | None, *, signed: bool = False) -> str:
+    return tg.format_percent(value, signed=signed)
+
+
+def _goal(a: Mapping[str, Any], lang: Lang) -> str:
+    return goal(lang, a, _pct)
+
+
+def _names(figures: Mapping[str, Any], lang: Lang) -> dict[str, str]:
+    return dict(figures.get("county_names") or {})
+
+
+def render_html(figures: dict[str, Any], *, lang: Lang | None = None, print_zoom: float = 1.0) -> str:
+    """The report page from its figures (every text escaped; no scripts, no external resources).
+
+    ``print_zoom`` scales the printed page (``fit_for_print`` finds the zoom at which no page is more
+    than half blank); the screen view is not affected.
+    """
     lang = lang or figures.get("lang", "en")
     city = figures.get("city", "") if lang == "zh" else " ".join(
         x for x in (figures.get("city"), figures.get("city_en")) if x)
@@ -460,6 +503,8 @@ def render_html(figures: dict[str, Any], *, lang: Lang | None = None) -> str:
                                          "flow_end": f"{year}-12-31"}
     when = t(lang, "records_to", date=cut["date"], start=cut["flow_start"], end=cut["flow_end"])
     title = t(lang, "title")
+    note_city = figures.get("city", "") if lang == "zh" else (figures.get("city_en") or figures.get("city", ""))
+    shipped = _with_code(t(lang, "shipped_note", dir="data/fleet"), "data/fleet")
     parts = [
         "<!DOCTYPE html>",
         f'<html lang="{t(lang, "html_lang")}">',
@@ -467,22 +512,23 @@ def render_html(figures: dict[str, Any], *, lang: Lang | None = None) -> str:
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{esc(title)} — {esc(city)} — {esc(cut['date'])}</title>",
-        f"<style>{CSS}</style>",
+        f"<style>{CSS}{PRINT_FIT_RULE.format(zoom=print_zoom)}</style>",
         "</head>",
         f'<body data-lang="{esc(lang)}"><main>',
         "<header>",
         f"<h1>{esc(title)} — {esc(city)}</h1>",
-        f'<p class="sub" id="cutoff">{esc(when)}. {esc(t(lang, "against"))} '
-        f"{_zh(plan.get('title', ''))} ({_zh(plan.get('document', ''))}, {esc(t(lang, 'issued'))} "
-        f"{esc(plan.get('issued_on', ''))}). {esc(t(lang, 'generated', at=figures['generated_at']))}</p>",
+        (f'<p class="sub" id="cutoff">{esc(when)}{esc(t(lang, "stop"))}{esc(t(lang, "against"))} '
+         f"{_zh(plan.get('title', ''))}{esc(t(lang, 'open'))}{_zh(plan.get('document', ''))}{esc(t(lang, 'comma'))}"
+         f"{esc(t(lang, 'issued'))} {esc(plan.get('issued_on', ''))}{esc(t(lang, 'close'))}{esc(t(lang, 'stop'))}"
+         f"{esc(t(lang, 'generated', at=_local_time(figures['generated_at'], lang)))}</p>"),
         "</header>",
     ]
     if figures.get("synthetic") is True:
-        parts.append(f'<div class="note" id="data-note"><strong>{esc(t(lang, "synthetic"))}</strong> '
-                     f"{esc(SYNTHETIC_NOTE)}</div>")
+        parts.append(f'<div class="note" id="data-note"><strong>{esc(t(lang, "synthetic"))}</strong> {shipped} '
+                     f"{esc(t(lang, 'synthetic_note', city=note_city))}</div>")
     elif figures.get("synthetic") is None:
-        parts.append(f'<div class="note" id="data-note"><strong>{esc(t(lang, "about_data"))}</strong> '
-                     f"{esc(UNKNOWN_SOURCE_NOTE)}</div>")
+        parts.append(f'<div class="note" id="data-note"><strong>{esc(t(lang, "about_data"))}</strong> {shipped} '
+                     f"{esc(t(lang, 'unknown_note', city=note_city))}</div>")
     parts += _summary_section(figures, lang)
     parts += _charts_section(figures, lang)
     parts += _county_section(figures, lang)
@@ -491,14 +537,30 @@ def render_html(figures: dict[str, Any], *, lang: Lang | None = None) -> str:
     parts += _decomposition_section(figures, lang)
     parts += _quality_section(figures, lang)
     parts += _method_section(figures, lang)
+    targets_file = plan.get("targets_file", "")
     parts.append(f"<footer>evplan · {esc(title)} · {esc(city)} · {esc(when)} · "
-                 f"{esc(plan.get('targets_file', ''))}</footer>")
+                 f"<code>{esc(targets_file)}</code></footer>")
     parts.append("</main></body></html>")
     return "\n".join(parts) + "\n"
 
 
+def _colon(lang: Lang) -> str:
+    return "：" if lang == "zh" else ": "
+
+
+def _local_time(iso: str, lang: Lang) -> str:
+    """The report's timestamp as a reader writes it in ``lang`` (zh: ``2026-12-02 09:47:00``, no "T")."""
+    return iso.replace("T", " ", 1)[:19] if lang == "zh" else iso
+
+
 def _fmt_value(a: dict[str, Any], value: Any) -> str:
     return tg.format_value(a, value)
+
+
+def _reason(a: Mapping[str, Any], lang: Lang, names: Mapping[str, str], *, own: bool = False) -> str:
+    if lang == "en" and not own:
+        return str(a.get("status_reason", ""))
+    return reason(lang, a, _pct, names=names, own=own)
 
 
 def _summary_section(figures: dict[str, Any], lang: Lang) -> list[str]:
@@ -511,10 +573,10 @@ def _summary_section(figures: dict[str, Any], lang: Lang) -> list[str]:
         for s, n in counts.items() if n)
     level = int(figures["method"]["interval_level"] * 100)
     out = ['<section id="summary">', f"<h2>{esc(t(lang, 'at_a_glance'))}</h2>", f'<div class="chips">{chips}</div>',
-           '<table id="targets-table">', f'<thead><tr><th style="width:30%">{esc(t(lang, "col_target"))}</th>'
+           '<table id="targets-table">', (f'<thead><tr><th style="width:30%">{esc(t(lang, "col_target"))}</th>'
            f'<th class="num">{esc(t(lang, "col_goal"))}</th><th class="num">{esc(t(lang, "col_latest"))}</th>'
            f'<th class="num">{t(lang, "col_projection", level=level)}</th><th>{esc(t(lang, "col_status"))}</th>'
-           f"<th>{esc(t(lang, 'col_lever'))}</th></tr></thead>", "<tbody>"]
+           f"<th>{esc(t(lang, 'col_lever'))}</th></tr></thead>"), "<tbody>"]
     for a in figures["targets"]:
         latest = f"{_fmt_value(a, a['latest_value'])}" if a["latest_value"] is not None else "–"
         clause = a["clause"]
@@ -524,52 +586,63 @@ def _summary_section(figures: dict[str, Any], lang: Lang) -> list[str]:
             f"<td><strong>{esc(_title_of(a, lang))}</strong> <span class=\"small\">({esc(scope)})</span>"
             f"<br><span class=\"quote\">{_zh(clause['quote_zh'])} — {_zh(clause['document'])} "
             f"{esc(_clause_label(lang, clause['number']))}</span></td>"
-            f"<td class=\"num\">{esc(goal(lang, tg.format_target(a)))}</td>"
+            f"<td class=\"num\">{esc(_goal(a, lang))}</td>"
             f"<td class=\"num\">{esc(latest)}</td>"
-            f"<td class=\"num\">{esc(tg.format_projection(a))}</td>"
+            f"<td class=\"num\">{esc(projection_text(a, lang))}</td>"
             f"<td>{_status_badge(a['status'], lang)}</td>"
-            f"<td>{esc(lever(lang, a, tg.format_percent))}</td>"
+            f"<td>{esc(lever(lang, a, _pct))}</td>"
             "</tr>")
     sides = c22.get("sides_with_station")
+    c22_reason = clause_22_reason(lang, c22)
     out.append(
         '<tr id="target-clause-22">'
         f"<td><strong>{esc(t(lang, 'clause22'))}</strong><br><span class=\"quote\">"
-        f"{_zh('到 2025 年前实现高速公路服务区快充站全覆盖')} — {_zh(figures['plan'].get('document', ''))} "
+        f"{_zh(t(lang, 'c22_quote'))} — {_zh(figures['plan'].get('document', ''))} "
         f"{esc(_clause_label(lang, '22'))}</span></td>"
-        f"<td class=\"num\">100 % · 2025</td>"
+        f"<td class=\"num\">{esc(t(lang, 'goal_c22'))}</td>"
         f"<td class=\"num\">{esc('–' if c22.get('sides_meeting_today') is None else str(c22['sides_meeting_today']))}</td>"
         f"<td class=\"num\">{esc('–' if sides is None else str(sides) + (' / ' + str(c22['sides_total']) if c22.get('sides_total') else ''))}</td>"
-        f"<td>{_status_badge(c22['status'], lang)}</td><td>{esc(_c22_reason(c22, lang))}</td></tr>")
-    rules = STATUS_RULES_ZH if lang == "zh" else figures["method"]["status_rules"]
+        f"<td>{_status_badge(c22['status'], lang)}</td>"
+        f"<td>{_with_code(c22_reason, 'evplan fleet report --plan-summary summary.json')}</td></tr>")
     scenario = figures.get("scenario", "")
-    scenario = SCENARIO_ZH.get(scenario, scenario) if lang == "zh" else scenario
+    scenario_html = (esc(t(lang, "scenario_default")) if scenario == LABELS["scenario_default"].en
+                     else _verbatim(scenario))
+    rules = "; ".join(f"<strong>{esc(status(lang, k))}</strong>: {esc(t(lang, 'rule.' + k))}"
+                      for k in (*tg.STATUS_ORDER, tg.NO_DATA)) if lang == "en" else "；".join(
+        f"<strong>{esc(status(lang, k))}</strong>：{esc(t(lang, 'rule.' + k))}" for k in (*tg.STATUS_ORDER, tg.NO_DATA))
     out += ["</tbody></table>",
-            f'<p class="small">{esc(t(lang, "scenario"))}: {esc(scenario)}. '
-            + "; ".join(f"<strong>{esc(status(lang, k))}</strong>: {esc(v)}" for k, v in rules.items()) + ".</p>"]
+            (f'<p class="small" id="rules">{esc(t(lang, "scenario"))}{"：" if lang == "zh" else ": "}{scenario_html}'
+            f'{"。" if lang == "zh" else ". "}{esc(t(lang, "rules"))}{"：" if lang == "zh" else ": "}{rules}'
+            f'{"。" if lang == "zh" else "."}</p>')]
     hc = figures.get("hindcast")
-    if hc:
-        out.append(f'<p id="hindcast" class="keep"><strong>{esc(t(lang, "hindcast"))}</strong> ' + esc(t(
-            lang, "hindcast_text", fit=hc["fit_to"], to=hc["project_to"], level=int(hc["level"] * 100),
-            inside=hc["inside"], cases=hc["cases"], share=tg.format_percent(hc["share"]))) + "</p>")
+    fit, to = HINDCAST_CHECK
+    text = (t(lang, "hindcast_text", fit=hc["fit_to"], to=hc["project_to"], level=int(hc["level"] * 100),
+              inside=hc["inside"], cases=hc["cases"], share=tg.format_percent(hc["share"]))
+            if hc else t(lang, "no_hindcast", fit=fit, to=to))
+    out.append(f'<p id="hindcast" class="keep"><strong>{esc(t(lang, "hindcast"))}</strong> {esc(text)}</p>')
     out.append("</section>")
     return out
 
 
 def _charts_section(figures: dict[str, Any], lang: Lang) -> list[str]:
+    names = _names(figures, lang)
     out = ['<section id="charts">', f"<h2>{esc(t(lang, 'charts'))}</h2>", '<div class="grid">']
     for a in figures["targets"]:
         clause = a["clause"]
-        interp = (f"<br><strong>{esc(t(lang, 'read_as'))}:</strong> {esc(clause['interpretation'])}"
-                  if clause.get("interpretation") and lang == "en" else "")
+        interp_text = clause.get("interpretation_zh") if lang == "zh" else clause.get("interpretation")
+        interp = f"<br><strong>{esc(t(lang, 'read_as'))}{_colon(lang)}</strong>{esc(interp_text)}" if interp_text else ""
         gloss = f" — {esc(clause['gloss_en'])}" if lang == "en" else ""
-        reason = f"<br><strong>{esc(t(lang, 'assessment'))}:</strong> {esc(a['status_reason'])}" if lang == "en" else ""
+        why = f"<br><strong>{esc(t(lang, 'assessment'))}{_colon(lang)}</strong>{esc(_reason(a, lang, names))}"
+        scenario_value = (a.get("projection") or {}).get("scenario_value")
+        if scenario_value is not None:
+            why += f"<br>{esc(t(lang, 'scenario_only', value=_fmt_value(a, scenario_value)))}"
         out.append(
             f'<figure id="fig-{esc(a["id"])}">'
             f"<h3>{esc(_title_of(a, lang))} {_status_badge(a['status'], lang)}</h3>"
             f"{chart_svg(a, years=figures['years'], lang=lang)}"
-            f"<figcaption><strong>{esc(t(lang, 'plan'))}:</strong> {_zh(clause['quote_zh'])} "
-            f"({_zh(clause['document'])} {esc(_clause_label(lang, clause['number']))}){gloss}{interp}{reason}<br>"
-            f"<strong>{esc(t(lang, 'gap'))}:</strong> {esc(lever(lang, a, tg.format_percent))}</figcaption>"
+            f"<figcaption><strong>{esc(t(lang, 'plan'))}{_colon(lang)}</strong>{_zh(clause['quote_zh'])} "
+            f"({_zh(clause['document'])} {esc(_clause_label(lang, clause['number']))}){gloss}{interp}{why}<br>"
+            f"<strong>{esc(t(lang, 'gap'))}{_colon(lang)}</strong>{esc(lever(lang, a, _pct))}</figcaption>"
             "</figure>")
     out += ["</div>", "</section>"]
     return out
@@ -586,10 +659,10 @@ def _county_section(figures: dict[str, Any], lang: Lang) -> list[str]:
                                       "ne_taxis", "ne_taxi_share", "taxi_target")}
     out = ['<section id="counties">', f"<h2>{esc(t(lang, 'by_county', date=date))}</h2>",
            '<table id="county-table">',
-           f"<thead><tr><th>{h['county']}</th><th class=\"num\">{h['buses']}</th><th class=\"num\">{h['ne_buses']}</th>"
+           (f"<thead><tr><th>{h['county']}</th><th class=\"num\">{h['buses']}</th><th class=\"num\">{h['ne_buses']}</th>"
            f"<th class=\"num\">{h['ne_bus_share']}</th><th>{h['bus_target']}</th><th class=\"num\">{h['taxis']}</th>"
            f"<th class=\"num\">{h['ne_taxis']}</th><th class=\"num\">{h['ne_taxi_share']}</th><th>{h['taxi_target']}</th>"
-           "</tr></thead>", "<tbody>"]
+           "</tr></thead>"), "<tbody>"]
 
     def status_cell(indicator: str, code: str) -> str:
         a = by_target.get(indicator)
@@ -597,7 +670,7 @@ def _county_section(figures: dict[str, Any], lang: Lang) -> list[str]:
         if c is None:
             return "<td>–</td>"
         return (f"<td>{_status_badge(c['status'], lang)}<br>"
-                f"<span class=\"small\">{esc(lever(lang, {**a, **c}, tg.format_percent))}</span></td>")
+                f"<span class=\"small\">{esc(lever(lang, {**a, **c}, _pct))}</span></td>")
 
     for r in rows:
         code = str(r["county_code"])
@@ -625,7 +698,8 @@ def _county_year_matrix(figures: dict[str, Any], col: str, label: str, lang: Lan
     if not codes:
         return []
     head = "".join(f'<th class="num">{y}</th>' for y in years)
-    out = [f'<div class="keep"><h3>{esc(t(lang, "matrix", label=label))}</h3>',
+    # no "keep" here: a long table breaks between rows (its head repeats) rather than leaving a gap
+    out = [f'<h3>{esc(t(lang, "matrix", label=label))}</h3>',
            f'<table class="matrix" id="matrix-{col}">',
            f"<thead><tr><th>{esc(t(lang, 'county'))}</th>{head}</tr></thead><tbody>"]
     for code, name in codes.items():
@@ -635,23 +709,32 @@ def _county_year_matrix(figures: dict[str, Any], col: str, label: str, lang: Lan
             shade = "" if v is None else f' style="background:rgba(31,95,168,{0.06 + 0.34 * float(v):.2f})"'
             tds.append(f'<td class="num"{shade}>{esc(tg.format_percent(v))}</td>')
         out.append(f"<tr><td>{_zh(name)}</td>{''.join(tds)}</tr>")
-    out.append("</tbody></table></div>")
+    out.append("</tbody></table>")
     return out
+
+
+def _operator_name(name: str, lang: Lang) -> str:
+    return esc(t(lang, "operator_not_recorded")) if name == tg.OPERATOR_NOT_RECORDED else _zh(name)
 
 
 def _operators_section(figures: dict[str, Any], lang: Lang) -> list[str]:
     stock = [a for a in figures["targets"] if a["kind"] == "stock share"]
     names = figures["county_names"]
+    date = (figures.get("data_cutoff") or {}).get("date", "")
     out = ['<section id="operators">', f"<h2>{esc(t(lang, 'operators'))}</h2>"]
     rows = [(a, o) for a in stock for o in a.get("operators_to_switch", [])]
     if not rows:
         out += [f"<p>{esc(t(lang, 'none_left'))}</p>", "</section>"]
         return out
-    out += ['<table id="operators-table"><thead><tr>'
+    out += [f'<p class="small lead">{esc(t(lang, "operators_note", date=date))}</p>',
+            ('<table id="operators-table"><thead><tr>'
             f"<th>{esc(t(lang, 'class'))}</th><th>{esc(t(lang, 'operator'))}</th><th>{esc(t(lang, 'county'))}</th>"
-            f"<th class=\"num\">{esc(t(lang, 'vehicles'))}</th></tr></thead><tbody>"]
-    out += [f"<tr><td>{esc(_title_of(a, lang))}</td><td>{_zh(o['operator'])}</td>"
-            f"<td>{_zh(names.get(o['county_code'], o['county_code']))}</td><td class=\"num\">{o['vehicles']:,}</td></tr>"
+            f"<th class=\"num\">{esc(t(lang, 'vehicles'))}</th><th class=\"num\">{esc(t(lang, 'last_scrap'))}</th>"
+            "</tr></thead><tbody>")]
+    out += [f"<tr><td>{esc(label_or(lang, 'class', str((a.get('gap') or {}).get('vehicle_class') or '')))}</td>"
+            f"<td>{_operator_name(o['operator'], lang)}</td>"
+            f"<td>{_zh(names.get(o['county_code'], o['county_code']))}</td><td class=\"num\">{o['vehicles']:,}</td>"
+            f"<td class=\"num\">{esc(o.get('last_scrapping_on') or '–')}</td></tr>"
             for a, o in rows]
     out += ["</tbody></table>", "</section>"]
     return out
@@ -665,7 +748,8 @@ def _clause22_section(figures: dict[str, Any], lang: Lang) -> list[str]:
         return esc(t(lang, "not_given")) if v is None else esc(f"{v:,}" if isinstance(v, int) else str(v))
 
     out = ['<section id="clause-22">', f"<h2>{esc(t(lang, 'clause22'))} {_status_badge(c.get('status', 'not assessed'), lang)}</h2>",
-           f"<p>{esc(_c22_reason(c, lang))}</p>", '<table class="facts"><tbody>',
+           f"<p>{_with_code(clause_22_reason(lang, c), 'evplan fleet report --plan-summary summary.json')}</p>",
+           '<table class="facts"><tbody>',
            f"<tr><th>{esc(t(lang, 'sides_with_station'))}</th><td class=\"num\">{cell(c.get('sides_with_station'))}</td></tr>",
            f"<tr><th>{esc(t(lang, 'sides_total'))}</th><td class=\"num\">{cell(c.get('sides_total'))}</td></tr>",
            f"<tr><th>{esc(t(lang, 'sides_today'))}</th><td class=\"num\">{cell(c.get('sides_meeting_today'))}</td></tr>",
@@ -675,24 +759,18 @@ def _clause22_section(figures: dict[str, Any], lang: Lang) -> list[str]:
         out += [f"<li>{_zh(x)}</li>" for x in c["closed_service_areas"]]
         out.append("</ul>")
     if c.get("chargers_by_county"):
-        out += [f'<div class="keep"><h3>{esc(t(lang, "ratio"))}</h3>', '<table id="charger-ratio"><thead><tr>'
+        out += [f'<h3>{esc(t(lang, "ratio"))}</h3>', ('<table id="charger-ratio"><thead><tr>'
                 f"<th>{esc(t(lang, 'county'))}</th><th class=\"num\">{esc(t(lang, 'evs'))}</th>"
                 f"<th class=\"num\">{esc(t(lang, 'chargers'))}</th><th class=\"num\">{esc(t(lang, 'ratio_col'))}</th>"
-                "</tr></thead><tbody>"]
+                "</tr></thead><tbody>")]
         for r in c["chargers_by_county"]:
             ratio = r.get("evs_per_charger")
             out.append(f"<tr><td>{_zh(names.get(r['county_code'], r['county_code']))}</td>"
                        f"<td class=\"num\">{r['evs']:,}</td><td class=\"num\">{cell(r.get('public_chargers'))}</td>"
                        f"<td class=\"num\">{'–' if ratio is None else f'{ratio:.1f}'}</td></tr>")
-        out.append("</tbody></table></div>")
+        out.append("</tbody></table>")
     out.append("</section>")
     return out
-
-
-def _c22_reason(c: Mapping[str, Any], lang: Lang) -> str:
-    if c.get("status") == "not assessed" and c.get("stage_year") is None and not c.get("source"):
-        return t(lang, "no_plan")
-    return str(c.get("reason", ""))
 
 
 def _decomposition_section(figures: dict[str, Any], lang: Lang) -> list[str]:
@@ -701,21 +779,23 @@ def _decomposition_section(figures: dict[str, Any], lang: Lang) -> list[str]:
         return []
     base = decs[0]["base_year"]
     names = figures["county_names"]
-    heads = "".join(f'<th class="num">{esc(t(lang, term))}</th>' for term in TERMS)
+    heads = "".join(f'<th class="num">{esc(t(lang, "term." + term))}</th>' for term in TERMS)
     out = ['<section id="decomposition">', f"<h2>{esc(t(lang, 'decomposition', base=base))}</h2>",
-           f'<p class="small">{esc(t(lang, "decomp_note"))} ({esc(t(lang, "t_co2"))})</p>']
+           (f'<p class="small lead">{_with_code(t(lang, "decomp_note", file="grid_factors.csv"), "grid_factors.csv")} '
+           f'({esc(t(lang, "t_co2"))})</p>')]
     city = decs[0]
-    out += [f'<div class="keep"><h3>{esc(t(lang, "city_total"))}: {city["base_co2_t"]:,.0f} → {city["co2_t"]:,.0f} '
-            f'{esc(t(lang, "t_co2"))} ({city["base_year"]}–{city["year"]})</h3>',
-            f'<table id="decomposition-city"><thead><tr><th>{esc(t(lang, "class"))}</th>{heads}'
-            f'<th class="num">{esc(t(lang, "total"))}</th></tr></thead><tbody>']
+    out += [(f'<div class="keep"><h3>{esc(t(lang, "city_total"))}{_colon(lang)}{city["base_co2_t"]:,.0f} → {city["co2_t"]:,.0f} '
+            f'{esc(t(lang, "t_co2"))} ({city["base_year"]}–{city["year"]})</h3>'),
+            (f'<table id="decomposition-city"><thead><tr><th>{esc(t(lang, "class"))}</th>{heads}'
+            f'<th class="num">{esc(t(lang, "total"))}</th></tr></thead><tbody>')]
     for vclass, terms in city["by_class"].items():
-        out.append(f"<tr><td>{esc(vclass)}</td>" + "".join(f'<td class="num">{terms[k]:+,.0f}</td>' for k in TERMS)
+        out.append(f"<tr><td>{esc(label_or(lang, 'class', vclass))}</td>"
+                   + "".join(f'<td class="num">{terms[k]:+,.0f}</td>' for k in TERMS)
                    + f'<td class="num">{sum(terms.values()):+,.0f}</td></tr>')
     out.append("<tr><th>Σ</th>" + "".join(f'<th class="num">{city["terms"][k]:+,.0f}</th>' for k in TERMS)
                + f'<th class="num">{city["total_change_t"]:+,.0f}</th></tr>')
-    out += ["</tbody></table></div>", f'<table id="decomposition-counties"><thead><tr><th>{esc(t(lang, "county"))}</th>'
-            f'{heads}<th class="num">{esc(t(lang, "total"))}</th></tr></thead><tbody>']
+    out += ["</tbody></table></div>", (f'<table id="decomposition-counties"><thead><tr><th>{esc(t(lang, "county"))}</th>'
+            f'{heads}<th class="num">{esc(t(lang, "total"))}</th></tr></thead><tbody>')]
     for d in decs[1:]:
         out.append(f"<tr><td>{_zh(names.get(d['area'], d['area']))}</td>"
                    + "".join(f'<td class="num">{d["terms"][k]:+,.0f}</td>' for k in TERMS)
@@ -736,77 +816,102 @@ def _quality_section(figures: dict[str, Any], lang: Lang = "en") -> list[str]:
     q = figures["data_quality"]
     accepted = q["rows_accepted"]
     out = ['<section id="quality">', f"<h2>{esc(t(lang, 'quality'))}</h2>", '<table class="facts"><tbody>',
-           f"<tr><th>Rows read (vehicles, activity, depots)</th><td class=\"num\">{q['rows_read']:,}</td></tr>",
-           f"<tr><th>Vehicles accepted</th><td class=\"num\">{accepted['vehicles']:,}</td></tr>",
-           f"<tr><th>Activity rows accepted</th><td class=\"num\">{accepted['activity']:,}</td></tr>",
-           f"<tr><th>Depots accepted</th><td class=\"num\">{accepted['depots']:,}</td></tr>",
-           f"<tr><th>Rows quarantined (kept aside with file, row, field and reason)</th>"
-           f"<td class=\"num\">{q['quarantined_rows']:,}</td></tr>",
-           f"<tr><th>Years covered</th><td class=\"num\">{q['first_year']}–{q['last_year']}</td></tr>",
+           f"<tr><th>{esc(t(lang, 'rows_read'))}</th><td class=\"num\">{q['rows_read']:,}</td></tr>",
+           f"<tr><th>{esc(t(lang, 'vehicles_accepted'))}</th><td class=\"num\">{accepted['vehicles']:,}</td></tr>",
+           f"<tr><th>{esc(t(lang, 'activity_accepted'))}</th><td class=\"num\">{accepted['activity']:,}</td></tr>",
+           f"<tr><th>{esc(t(lang, 'depots_accepted'))}</th><td class=\"num\">{accepted['depots']:,}</td></tr>",
+           f"<tr><th>{esc(t(lang, 'rows_quarantined'))}</th><td class=\"num\">{q['quarantined_rows']:,}</td></tr>",
+           f"<tr><th>{esc(t(lang, 'years_covered'))}</th><td class=\"num\">{q['first_year']}–{q['last_year']}</td></tr>",
            "</tbody></table>"]
+    sep = t(lang, "list_sep")
     if q["vehicles_by_class"]:
-        out.append('<p class="small">Accepted vehicles by class: ' + ", ".join(
-            f"{esc(k)} {v:,}" for k, v in q["vehicles_by_class"].items()) + ".</p>")
+        out.append(f'<p class="small">{esc(t(lang, "by_class"))}' + esc(sep.join(
+            f"{label_or(lang, 'class', k)} {v:,}" for k, v in q["vehicles_by_class"].items()))
+            + ("。" if lang == "zh" else ".") + "</p>")
     if not q["quarantine_by_reason"]:
-        out += ["<p>No row was quarantined.</p>", "</section>"]
+        out += [f"<p>{esc(t(lang, 'none_quarantined'))}</p>", "</section>"]
         return out
-    out += ["<h3>Quarantine issues by field and reason</h3>",
-            '<table id="quarantine-reasons"><thead><tr><th>Field</th><th>Reason</th><th class="num">Issues</th>'
-            "</tr></thead><tbody>"]
-    out += [f"<tr><td>{esc(r['field'])}</td><td>{esc(r['reason'])}</td><td class=\"num\">{r['issues']:,}</td></tr>"
-            for r in q["quarantine_by_reason"]]
+    out += [f"<h3>{esc(t(lang, 'quarantine_reasons'))}</h3>",
+            (f'<table id="quarantine-reasons"><thead><tr><th>{esc(t(lang, "field"))}</th>'
+            f'<th>{esc(t(lang, "reason_verbatim"))}</th><th class="num">{esc(t(lang, "issues"))}</th>'
+            "</tr></thead><tbody>")]
+    out += [f"<tr><td><code>{esc(r['field'])}</code></td><td>{_verbatim(r['reason'])}</td>"
+            f"<td class=\"num\">{r['issues']:,}</td></tr>" for r in q["quarantine_by_reason"]]
     out.append("</tbody></table>")
-    out += ['<p class="small">By file: ' + "; ".join(f"{esc(f['file'])} {f['issues']:,}"
-                                                      for f in q["quarantine_by_file"]) + ".</p>"]
-    out += [f"<h3>First {len(q['quarantine_sample'])} of {q['quarantine_issues']:,} quarantine issues</h3>",
-            '<table id="quarantine-sample"><thead><tr><th>File</th><th class="num">Row</th><th>Field</th>'
-            "<th>Value</th><th>Reason</th></tr></thead><tbody>"]
-    out += [f"<tr><td>{esc(s['file'])}</td><td class=\"num\">{esc(str(s['row']))}</td><td>{esc(s['field'])}</td>"
-            f"<td>{esc(s['value'])}</td><td>{esc(s['reason'])}</td></tr>" for s in q["quarantine_sample"]]
+    out += [f'<p class="small">{esc(t(lang, "by_file"))}' + "; ".join(
+        f"<code>{esc(f['file'])}</code> {f['issues']:,}" for f in q["quarantine_by_file"]) + "</p>"]
+    total = f"{q['quarantine_issues']:,}"
+    out += [f"<h3>{esc(t(lang, 'sample', n=len(q['quarantine_sample']), total=total))}</h3>",
+            (f'<table id="quarantine-sample"><thead><tr><th>{esc(t(lang, "file"))}</th>'
+            f'<th class="num">{esc(t(lang, "row"))}</th><th>{esc(t(lang, "field"))}</th>'
+            f'<th>{esc(t(lang, "value"))}</th><th>{esc(t(lang, "reason_verbatim"))}</th></tr></thead><tbody>')]
+    out += [f"<tr><td><code>{esc(s['file'])}</code></td><td class=\"num\">{esc(str(s['row']))}</td>"
+            f"<td><code>{esc(s['field'])}</code></td><td>{_verbatim(s['value'])}</td><td>{_verbatim(s['reason'])}</td></tr>"
+            for s in q["quarantine_sample"]]
     out += ["</tbody></table>", "</section>"]
     return out
 
 
+def _held_from(grid: Sequence[Mapping[str, Any]], row: Mapping[str, Any]) -> int | None:
+    """The year whose published or derived grid factor a held year uses (the nearest with the same value)."""
+    same = [g["year"] for g in grid if g.get("basis") != "held"
+            and abs(float(g["kg_co2_per_kwh"]) - float(row["kg_co2_per_kwh"])) < 1e-9]
+    return min(same, key=lambda y: abs(y - row["year"])) if same else None
+
+
 def _method_section(figures: dict[str, Any], lang: Lang = "en") -> list[str]:
-    m = figures["method"]
+    level = int(figures["method"]["interval_level"] * 100)
+    plan = figures["plan"]
+    colon = "：" if lang == "zh" else ": "
+
+    def item(key: str, body: str) -> str:
+        return f"<li><strong>{esc(t(lang, key))}</strong>{colon}{body}</li>"
+
+    targets_file = plan.get("targets_file", "")
     out = ['<section id="method">', f"<h2>{esc(t(lang, 'method'))}</h2>", "<ul>",
-           "<li><strong>Cut-off</strong>: stocks on the data cut-off date; flows (additions) over the 12 months to the "
-           "last complete month. New energy (NE) = BEV, PHEV, FCEV; clean energy = CNG, LNG.</li>",
-           f"<li><strong>Projection</strong>: {esc(m['projection'])}. Scenario: {esc(figures.get('scenario', ''))}.</li>",
-           f"<li><strong>Intervals</strong>: {esc(m['intervals'])}.</li>",
-           "<li><strong>Levers</strong>: for a stock share, the NE share of additions needed from now to the target "
-           "year and the day the last non-NE vehicle reaches its scrapping age; for a flow share, the extra NE "
-           "additions per year; for the intensity, the CO2 to cut and the LMDI decomposition of the change since "
-           "the baseline.</li>",
-           "</ul>", "<h3>Data sources</h3>", "<ul>",
-           "<li><strong>Targets</strong>: "
-           f"{_zh(figures['plan'].get('title', ''))} ({_zh(figures['plan'].get('document', ''))}, issued "
-           f"{esc(figures['plan'].get('issued_on', ''))}), clause by clause as quoted in "
-           f"{esc(figures['plan'].get('targets_file', ''))}.</li>",
-           "<li><strong>Fleet records</strong>: vehicles (registration, deregistration, class, powertrain, "
-           "county), activity of operating vehicles per year and depots, as read and checked by evplan.</li>",
-           f"<li><strong>Shipped records</strong>: {esc(SHIPPED_DATA_NOTE)}</li>", "</ul>"]
+           item("m_cutoff", esc(t(lang, "m_cutoff_text"))),
+           item("m_projection", esc(t(lang, "m_projection_text"))),
+           item("m_intervals", esc(t(lang, "m_intervals_text", level=level))),
+           item("m_levers", esc(t(lang, "m_levers_text"))),
+           "</ul>", f"<h3>{esc(t(lang, 'sources'))}</h3>", "<ul>",
+           item("s_targets", _with_code(t(lang, "s_targets_text", title=plan.get("title", ""),
+                                          document=plan.get("document", ""), issued_on=plan.get("issued_on", ""),
+                                          file=targets_file), targets_file)),
+           item("s_records", esc(t(lang, "s_records_text"))),
+           item("s_shipped", _with_code(t(lang, "shipped_note", dir="data/fleet"), "data/fleet")), "</ul>"]
     if figures.get("emission_factors"):
-        out += ['<div class="keep"><h3>Emission factors (CO2 = energy used × factor)</h3>',
-                '<table id="emission-factors"><thead><tr><th>Carrier</th><th class="num">kg CO2 per unit</th>'
-                "<th>Unit</th><th>Source</th></tr></thead><tbody>"]
-        out += [f"<tr><td>{esc(str(f.get('carrier', '')))}</td>"
+        out += [f'<h3>{esc(t(lang, "emission_factors"))}</h3>',
+                (f'<table id="emission-factors"><thead><tr><th>{esc(t(lang, "carrier"))}</th>'
+                f'<th class="num">{esc(t(lang, "kg_per_unit"))}</th><th>{esc(t(lang, "unit"))}</th>'
+                f"<th>{esc(t(lang, 'source'))}</th></tr></thead><tbody>")]
+        out += [f"<tr><td>{esc(label_or(lang, 'carrier', str(f.get('carrier', ''))))}</td>"
                 f"<td class=\"num\">{esc(_number(f.get('kg_co2_per_unit')))}</td>"
-                f"<td>{esc(str(f.get('unit', '')))}</td><td class=\"small\">{esc(str(f.get('source', '')))}</td></tr>"
+                f"<td>{esc(str(f.get('unit', '')))}</td><td class=\"small\">{_verbatim(str(f.get('source', '')))}</td></tr>"
                 for f in figures["emission_factors"]]
-        out.append("</tbody></table></div>")
-    if figures.get("grid_factors"):
-        out += ['<h3>Grid factor by year (kg CO2/kWh)</h3>', '<table id="grid-factors"><thead><tr><th>Year</th>'
-                '<th class="num">kg CO2/kWh</th><th>Basis</th><th>Source</th></tr></thead><tbody>']
-        out += [f"<tr><td>{g['year']}</td><td class=\"num\">{g['kg_co2_per_kwh']:.4f}</td><td>{esc(str(g.get('basis', '')))}</td>"
-                f"<td class=\"small\">{esc(str(g.get('source', '')))}</td></tr>" for g in figures["grid_factors"]]
+        out.append("</tbody></table>")
+    grid = figures.get("grid_factors") or []
+    if grid:
+        out += [f'<h3>{esc(t(lang, "grid_factors"))}</h3>', (f'<table id="grid-factors"><thead><tr>'
+                f'<th>{esc(t(lang, "year"))}</th><th class="num">{esc(t(lang, "kg_per_kwh"))}</th>'
+                f'<th>{esc(t(lang, "basis"))}</th><th>{esc(t(lang, "source"))}</th></tr></thead><tbody>')]
+        for g in grid:
+            held = _held_from(grid, g) if g.get("basis") == "held" else None
+            source = (esc(t(lang, "held_from", year=held)) if held is not None
+                      else _verbatim(str(g.get("source", ""))))
+            out.append(f"<tr><td>{g['year']}</td><td class=\"num\">{g['kg_co2_per_kwh']:.4f}</td>"
+                       f"<td>{esc(label_or(lang, 'basis', str(g.get('basis', ''))))}</td>"
+                       f"<td class=\"small\">{source}</td></tr>")
         out.append("</tbody></table>")
     if figures["not_assessed"]:
         out += [f"<h3>{esc(t(lang, 'not_assessed'))}</h3>",
-                f"<table><thead><tr><th>Clause</th><th>Target</th><th>{esc(t(lang, 'why'))}</th></tr></thead><tbody>"]
-        out += [f"<tr><td>{esc(n.get('clause', ''))}</td><td>{_zh(n.get('quote_zh', ''))}<br>"
-                f"<span class=\"small\">{esc(n.get('gloss_en', ''))}</span></td><td>{esc(n.get('reason', ''))}</td></tr>"
-                for n in figures["not_assessed"]]
+                (f"<table><thead><tr><th>{esc(t(lang, 'clause_col'))}</th><th>{esc(t(lang, 'target_col'))}</th>"
+                f"<th>{esc(t(lang, 'why'))}</th></tr></thead><tbody>")]
+        for n in figures["not_assessed"]:
+            gloss = f"<br><span class=\"small\">{esc(n.get('gloss_en', ''))}</span>" if lang == "en" else ""
+            why = n.get("reason_zh") if lang == "zh" and n.get("reason_zh") else n.get("reason", "")
+            why_html = esc(why) if lang == "en" or n.get("reason_zh") else _verbatim(why)
+            out.append(f"<tr><td>{esc(_clause_label(lang, n.get('clause', '')))}</td><td>{_zh(n.get('quote_zh', ''))}"
+                       f"{gloss}</td><td>{why_html}</td></tr>")
         out.append("</tbody></table>")
     out.append("</section>")
     return out
@@ -850,9 +955,9 @@ def chart_svg(assessed: dict[str, Any], *, years: Sequence[int] = (), lang: Lang
         value = min(max(value, y0), y1)
         return _MT + (1 - (value - y0) / (y1 - y0)) * ph
 
-    title = f"{_title_of(assessed, lang)}: {tg.format_target(assessed)}"
-    out = [f'<svg class="chart" id="chart-{esc(assessed["id"])}" xmlns="http://www.w3.org/2000/svg" '
-           f'viewBox="0 0 {_W} {_H}" role="img" aria-label="{esc(title)}" font-size="11" fill="#1d2430">',
+    title = f"{_title_of(assessed, lang)}: {_goal(assessed, lang)}"
+    out = [(f'<svg class="chart" id="chart-{esc(assessed["id"])}" xmlns="http://www.w3.org/2000/svg" '
+           f'viewBox="0 0 {_W} {_H}" role="img" aria-label="{esc(title)}" font-size="11" fill="#1d2430">'),
            f"<title>{esc(title)}</title>",
            f'<rect x="{_ML}" y="{_MT}" width="{pw}" height="{ph}" fill="#fbfcfd" stroke="#d9dee6"/>']
     n_ticks = 5 if is_share else max(2, min(8, round((y1 - y0) / 0.05)))
@@ -880,7 +985,7 @@ def chart_svg(assessed: dict[str, Any], *, years: Sequence[int] = (), lang: Lang
                'stroke="#c62828" stroke-width="1.5" stroke-dasharray="7 4"/>')
     tx, ty = sx(target_year), sy(target_value)
     out.append(f'<path d="M{tx:.1f},{ty - 6:.1f} L{tx + 6:.1f},{ty:.1f} L{tx:.1f},{ty + 6:.1f} L{tx - 6:.1f},{ty:.1f} Z" '
-               f'fill="#c62828"><title>{esc(tg.format_target(assessed))}</title></path>')
+               f'fill="#c62828"><title>{esc(_goal(assessed, lang))}</title></path>')
     # projection band and line
     if len(path) >= 2:
         upper = " ".join(f"{sx(y):.1f},{sy(h):.1f}" for y, _, _, h in path)
@@ -890,7 +995,7 @@ def chart_svg(assessed: dict[str, Any], *, years: Sequence[int] = (), lang: Lang
         out.append(f'<polyline points="{line}" fill="none" stroke="#1f5fa8" stroke-width="2" stroke-dasharray="6 4"/>')
         ey, ev = path[-1][0], path[-1][1]
         out.append(f'<circle cx="{sx(ey):.1f}" cy="{sy(ev):.1f}" r="3.5" fill="#fff" stroke="#1f5fa8" stroke-width="2">'
-                   f"<title>projected {ey}: {esc(tg.format_projection(assessed))}</title></circle>")
+                   f"<title>{esc(t(lang, 'projected_at', year=ey, value=projection_text(assessed, lang)))}</title></circle>")
     # observed
     if observed:
         pts = " ".join(f"{sx(y):.1f},{sy(v):.1f}" for y, v in observed)
@@ -904,18 +1009,19 @@ def chart_svg(assessed: dict[str, Any], *, years: Sequence[int] = (), lang: Lang
                    f'font-weight="600">{esc(tg.format_value(assessed, lv))}</text>')
     else:
         out.append(f'<text x="{_ML + pw / 2:.1f}" y="{_MT + ph / 2:.1f}" text-anchor="middle" fill="#5b6575">'
-                   "no data</text>")
-    out += _legend(_MT + ph + 34, "target " + tg.format_target(assessed))
+                   f"{esc(t(lang, 'chart_no_data'))}</text>")
+    out += _legend(_MT + ph + 34, t(lang, "target_legend", goal=_goal(assessed, lang)), lang)
     out.append("</svg>")
     return "".join(out)
 
 
-def _legend(y: float, target_label: str) -> list[str]:
+def _legend(y: float, target_label: str, lang: Lang = "en") -> list[str]:
     items: Sequence[tuple[str, str]] = (
-        ('<line x1="0" x2="22" y1="0" y2="0" stroke="#1d2430" stroke-width="2"/>', "observed"),
-        ('<line x1="0" x2="22" y1="0" y2="0" stroke="#1f5fa8" stroke-width="2" stroke-dasharray="6 4"/>', "projection"),
+        ('<line x1="0" x2="22" y1="0" y2="0" stroke="#1d2430" stroke-width="2"/>', t(lang, "observed")),
+        ('<line x1="0" x2="22" y1="0" y2="0" stroke="#1f5fa8" stroke-width="2" stroke-dasharray="6 4"/>',
+         t(lang, "projection")),
         ('<rect x="0" y="-6" width="22" height="12" fill="#1f5fa8" fill-opacity="0.14"/>',
-         f"{int(INTERVAL_LEVEL * 100)} % band"),
+         t(lang, "band", level=int(INTERVAL_LEVEL * 100))),
         ('<line x1="0" x2="22" y1="0" y2="0" stroke="#c62828" stroke-width="1.5" stroke-dasharray="7 4"/>',
          target_label),
     )
@@ -923,5 +1029,23 @@ def _legend(y: float, target_label: str) -> list[str]:
     for glyph, label in items:
         colour = "#c62828" if glyph.count("#c62828") else "#5b6575"
         out.append(f'<g transform="translate({x},{y})">{glyph}<text x="28" y="4" fill="{colour}">{esc(label)}</text></g>')
-        x += 40 + 6 * len(label)
+        x += 40 + sum(11 if ord(ch) > 0x2e7f else 6 for ch in label)  # CJK glyphs are twice as wide
     return out
+
+
+# ------------------------------------------------------------------------------------------ A4 print
+
+def set_print_zoom(page: str, zoom: float) -> str:
+    """The report page with its print zoom set to ``zoom`` (the screen view is unchanged)."""
+    new, n = _PRINT_FIT_RE.subn(PRINT_FIT_RULE.format(zoom=zoom), page, count=1)
+    if n != 1:
+        raise ValueError("not a report page of this version: its print-fit rule is missing")
+    return new
+
+
+def print_zoom_of(page: str) -> float:
+    """The print zoom a report page carries."""
+    m = _PRINT_FIT_RE.search(page)
+    if m is None:
+        raise ValueError("not a report page of this version: its print-fit rule is missing")
+    return float(m.group(1))

@@ -204,6 +204,7 @@ def ingest_file(
     fleet_dir: Path | str,
     progress: ProgressCallback = silent,
     today: date | None = None,
+    max_decompressed_bytes: int | None = None,
 ) -> IngestReport:
     """Validate a vehicle file and store its good rows and its quarantined rows, in one transaction.
 
@@ -222,6 +223,8 @@ def ingest_file(
         Called with (fraction, message) while staging and writing.
     today
         Dates after this day are refused (default: today).
+    max_decompressed_bytes
+        A gzip file inflating (or a Parquet file declaring) more is refused (default: EVPLAN_MAX_DECOMPRESSED_MB).
 
     Returns
     -------
@@ -238,7 +241,8 @@ def ingest_file(
     db_path = Path(db_path)
     file_path = Path(file_path)
     name = source_name or str(file_path)
-    table = read_table(file_path, what="a vehicle records file (CSV, CSV.GZ or Parquet)")
+    table = read_table(file_path, what="a vehicle records file (CSV, CSV.GZ or Parquet)",
+                       max_decompressed_bytes=max_decompressed_bytes)
     ensure_schema(db_path)
     with _connect(db_path) as con:
         seen = _previous(con, table.sha256)

@@ -43,7 +43,7 @@ _REQUIRED = {
     "indicator": str, "kind": str, "value": float, "comparison": str, "year": int, "scope": str,
     "clause": str, "document": str, "quote_zh": str, "gloss_en": str,
 }
-_OPTIONAL = {"tolerance": float, "baseline_year": int, "interpretation": str}
+_OPTIONAL = {"tolerance": float, "baseline_year": int, "interpretation": str, "interpretation_zh": str}
 
 
 # ------------------------------------------------------------------------------------------- targets
@@ -67,6 +67,7 @@ class Target:
     tolerance: float = 0.0
     baseline_year: int | None = None
     interpretation: str = ""
+    interpretation_zh: str = ""
 
     @property
     def threshold(self) -> float:

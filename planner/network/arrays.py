@@ -68,21 +68,78 @@ class RoadArrays:
         wanted = np.array([s in set(classes) for s in self.strings] + [False], dtype=bool)
         return wanted[self.tag("highway")]
 
-    def csr(self, weight: str = "travel_time") -> sparse.csr_matrix:
+    def csr(self, weight: str = "travel_time", *, edges: np.ndarray | None = None) -> sparse.csr_matrix:
         """Edge costs as a CSR matrix over node rows, the cheapest of parallel edges kept.
 
         ``weight``: ``travel_time`` (s) or ``length`` (m). Zero costs become 1e-9 so they stay stored.
+        ``edges``: a boolean mask of the edges to keep (e.g. ``~class_mask(EXPRESSWAY_CLASSES)``); all by default.
         """
         values = {"travel_time": self.travel_time_s, "length": self.length_m}[weight]
+        u, v = self.u, self.v
+        if edges is not None:
+            u, v, values = u[edges], v[edges], values[edges]
         n = self.n_nodes
-        order = np.lexsort((values, self.v, self.u))
-        r, c, d = self.u[order], self.v[order], values[order]
+        order = np.lexsort((values, v, u))
+        r, c, d = u[order], v[order], values[order]
         first = np.ones(len(r), dtype=bool)
         first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
         d = np.where(d[first] > 0, d[first], 1e-9)
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.add.at(indptr, r[first].astype(np.int64) + 1, 1)
         return sparse.csr_matrix((d, c[first].astype(np.int32), np.cumsum(indptr)), shape=(n, n))
+
+    def rows_of(self, node_ids: Any) -> np.ndarray:
+        """Row of each node id (-1 where the id is not a node of the graph), vectorised."""
+        ids = np.asarray(node_ids, dtype=np.int64).ravel()
+        order = self._id_order()
+        pos = np.searchsorted(self.node_id, ids, sorter=order)
+        pos = np.minimum(pos, max(self.n_nodes - 1, 0))
+        rows = order[pos] if self.n_nodes else np.zeros(len(ids), dtype=np.int64)
+        return np.where((self.n_nodes > 0) & (self.node_id[rows] == ids), rows, -1) if len(ids) else rows
+
+    def _id_order(self) -> np.ndarray:
+        order = self.__dict__.get("_id_sort")
+        if order is None:
+            order = np.argsort(self.node_id, kind="stable")
+            self.__dict__["_id_sort"] = order
+        return order
+
+    @classmethod
+    def from_networkx(cls, graph: nx.MultiDiGraph) -> RoadArrays:
+        """The arrays of a networkx road graph (int node ids, ``x``/``y``; edges with ``length`` m and
+        optionally ``travel_time`` s, ``speed_kph``, tags): for hand-made or GraphML graphs."""
+        ids = list(graph.nodes)
+        row = {n: i for i, n in enumerate(ids)}
+        strings: list[str] = []
+        code: dict[str, int] = {}
+
+        def enc(value: Any) -> int:
+            if value is None:
+                return -1
+            value = str(value[0] if isinstance(value, list) and value else value)
+            if value not in code:
+                code[value] = len(strings)
+                strings.append(value)
+            return code[value]
+
+        edges = list(graph.edges(keys=True, data=True))
+        m = len(edges)
+        length = np.array([float(d.get("length", 0.0)) for *_, d in edges], dtype=float)
+        speed = np.array([float(d.get("speed_kph", 0.0)) for *_, d in edges], dtype=float)
+        travel = np.array([float(d.get("travel_time", 0.0)) for *_, d in edges], dtype=float)
+        return cls(
+            node_id=np.array(ids, dtype=np.int64),
+            lon=np.array([float(graph.nodes[n]["x"]) for n in ids], dtype=float),
+            lat=np.array([float(graph.nodes[n]["y"]) for n in ids], dtype=float),
+            inserted=np.zeros(len(ids), dtype=bool),
+            u=np.array([row[e[0]] for e in edges], dtype=np.int32), v=np.array([row[e[1]] for e in edges], dtype=np.int32),
+            key=np.array([e[2] for e in edges], dtype=np.int32), length_m=length, speed_kph=speed,
+            travel_time_s=travel, oneway=np.array([bool(d.get("oneway", False)) for *_, d in edges], dtype=bool),
+            reversed=np.array([bool(d.get("reversed", False)) for *_, d in edges], dtype=bool),
+            tags=np.array([[enc(d.get(k)) for k in TAG_KEYS] for *_, d in edges], dtype=np.int32).reshape(m, len(TAG_KEYS)),
+            strings=strings, osmid_start=np.zeros(m + 1, dtype=np.int64), osmid_flat=np.zeros(0, dtype=np.int64),
+            osmid_is_list=np.zeros(m, dtype=bool), geom_start=np.zeros(m + 1, dtype=np.int64),
+            geom_xy=np.zeros((0, 2), dtype=float), graph_attrs=dict(graph.graph))
 
     def to_networkx(self) -> nx.MultiDiGraph:
         """The osmnx-compatible ``MultiDiGraph`` (built once per call: keep the result)."""

@@ -150,8 +150,26 @@ def _build_network(
     started = time.perf_counter()
     raw = _stream.read_osm(path)
     read_s = time.perf_counter() - started
-    return network_from_read(raw, clip=clip, max_snap_km=max_snap_km, max_attach_km=max_attach_km,
-                             speeds_kph=speeds_kph, counties=counties, read_s=read_s)
+    network = network_from_read(raw, clip=clip, max_snap_km=max_snap_km, max_attach_km=max_attach_km,
+                                speeds_kph=speeds_kph, counties=counties, read_s=read_s)
+    del raw
+    release_freed_memory()
+    return network
+
+
+def release_freed_memory() -> None:
+    """Hand the heap the build freed back to the system (glibc keeps it: +1.2 GB resident after a cold
+    1M-node load, 355 MB at 300k); a no-op where ``malloc_trim`` does not exist."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    try:
+        ctypes.CDLL(name).malloc_trim(0)
+    except (OSError, AttributeError, TypeError):
+        pass
 
 
 def network_from_read(

@@ -28,7 +28,8 @@ class CsrGraph:
     weight: str
 
 
-def to_csr(graph: nx.MultiDiGraph | RoadNetwork, *, weight: str = "travel_time") -> CsrGraph:
+def to_csr(graph: nx.MultiDiGraph | RoadNetwork, *, weight: str = "travel_time",
+           exclude_classes: Sequence[str] = ()) -> CsrGraph:
     """The graph's directed edges as a CSR matrix, keeping the cheapest of parallel edges.
 
     Parameters
@@ -38,16 +39,24 @@ def to_csr(graph: nx.MultiDiGraph | RoadNetwork, *, weight: str = "travel_time")
         a road graph whose edges carry ``weight``.
     weight
         ``travel_time`` (s) or ``length`` (m).
+    exclude_classes
+        OSM ``highway`` classes whose edges are left out (e.g. ``EXPRESSWAY_CLASSES`` for local roads);
+        every node keeps its row.
     """
     if isinstance(graph, RoadNetwork):
         arrays = graph.arrays
         ids = arrays.node_id.tolist()
-        return CsrGraph(matrix=arrays.csr(weight), node_ids=tuple(ids), index={n: i for i, n in enumerate(ids)},
-                        weight=weight)
+        keep = ~arrays.class_mask(tuple(exclude_classes)) if exclude_classes else None
+        return CsrGraph(matrix=arrays.csr(weight, edges=keep), node_ids=tuple(ids),
+                        index={n: i for i, n in enumerate(ids)}, weight=weight)
     node_ids = tuple(graph.nodes)
     index = {n: i for i, n in enumerate(node_ids)}
     rows, cols, vals = [], [], []
+    skip = set(exclude_classes)
     for u, v, data in graph.edges(data=True):
+        h = data.get("highway")
+        if skip and (h[0] if isinstance(h, list) and h else h) in skip:
+            continue
         rows.append(index[u])
         cols.append(index[v])
         vals.append(float(data[weight]))

@@ -18,9 +18,11 @@ import networkx as nx
 import numpy as np
 
 from planner.geo import haversine_m
+from planner.network.types import EXPRESSWAY_CLASSES
 
 if TYPE_CHECKING:
     from planner.network import RoadNetwork
+    from planner.network.arrays import RoadArrays
 
 #: Kinds of candidate site.
 CandidateKind: TypeAlias = Literal["service_area", "interchange", "fuel", "parking", "town", "depot"]
@@ -147,7 +149,11 @@ def _first(value: Any) -> Any:
 
 
 def motorway_graph(graph: nx.MultiDiGraph) -> nx.DiGraph:
-    """Directed motorway carriageways (``highway=motorway``, links excluded), shortest parallel edge kept."""
+    """Directed motorway carriageways of a networkx graph as an ``nx.DiGraph`` (for checks and GIS).
+
+    The same graph as ``Motorways``, which is what the plan reads (``motorways(network.arrays)``):
+    ``highway=motorway``, links excluded, shortest parallel edge kept.
+    """
     out = nx.DiGraph()
     for u, v, data in graph.edges(data=True):
         if _first(data.get("highway")) != "motorway":
@@ -158,13 +164,103 @@ def motorway_graph(graph: nx.MultiDiGraph) -> nx.DiGraph:
     return out
 
 
-def corridors(graph: nx.MultiDiGraph) -> list[Corridor]:
+@dataclass(frozen=True, eq=False)
+class Motorways:
+    """Directed motorway carriageways (``highway=motorway``, links excluded), shortest parallel edge kept.
+
+    Read from the network's arrays, never from networkx. ``nodes`` are in order of first appearance
+    along the network's edges and ``successors`` in edge order, so every walk over them visits what a
+    networkx ``DiGraph`` of the same edges would, in the same order.
+    """
+
+    nodes: tuple[int, ...]
+    succ: dict[int, list[int]]
+    length_km: dict[tuple[int, int], float]
+    ref: dict[tuple[int, int], str]
+    in_deg: dict[int, int]
+    lon: dict[int, float]
+    lat: dict[int, float]
+
+    def __contains__(self, node: object) -> bool:
+        return node in self.lon
+
+    def successors(self, node: int) -> list[int]:
+        """Motorway nodes one carriageway edge downstream of ``node``."""
+        return self.succ.get(node, [])
+
+    def in_degree(self, node: int) -> int:
+        """Distinct motorway nodes with an edge into ``node``."""
+        return self.in_deg.get(node, 0)
+
+    def out_degree(self, node: int) -> int:
+        """Distinct motorway nodes ``node`` has an edge to."""
+        return len(self.succ.get(node, ()))
+
+    def edge_km(self, u: int, v: int) -> float:
+        """Length of the shortest carriageway edge from ``u`` to ``v``, km."""
+        return self.length_km[(u, v)]
+
+
+def motorways(arrays: RoadArrays) -> Motorways:
+    """The network's directed motorway carriageways (see ``Motorways``), from its arrays."""
+    idx = np.flatnonzero(arrays.class_mask(("motorway",)))
+    ur, vr = arrays.u[idx], arrays.v[idx]
+    uid, vid = arrays.node_id[ur].tolist(), arrays.node_id[vr].tolist()
+    km = (arrays.length_m[idx] / 1000.0).tolist()
+    codes = arrays.tag("ref")[idx].tolist()
+    strings = arrays.strings
+    refs = [(strings[c] if c >= 0 else "") or "motorway" for c in codes]
+    nodes: dict[int, None] = {}
+    succ: dict[int, list[int]] = {}
+    length: dict[tuple[int, int], float] = {}
+    ref: dict[tuple[int, int], str] = {}
+    in_deg: dict[int, int] = {}
+    for u, v, k, r in zip(uid, vid, km, refs):
+        e = (u, v)
+        old = length.get(e)
+        if old is None:
+            nodes.setdefault(u)
+            nodes.setdefault(v)
+            succ.setdefault(u, []).append(v)
+            in_deg[v] = in_deg.get(v, 0) + 1
+            length[e], ref[e] = k, r
+        elif old > k:
+            length[e], ref[e] = k, r
+    rows = dict(zip(uid, ur.tolist())) | dict(zip(vid, vr.tolist()))
+    lon = {n: float(arrays.lon[rows[n]]) for n in nodes}
+    lat = {n: float(arrays.lat[rows[n]]) for n in nodes}
+    return Motorways(tuple(nodes), succ, length, ref, in_deg, lon, lat)
+
+
+def _weak_components(mg: Motorways) -> list[set[int]]:
+    """Weakly connected components of the motorway graph (edges taken both ways)."""
+    nbrs: dict[int, list[int]] = {n: [] for n in mg.nodes}
+    for (u, v) in mg.length_km:
+        nbrs[u].append(v)
+        nbrs[v].append(u)
+    seen: set[int] = set()
+    out = []
+    for n in mg.nodes:
+        if n in seen:
+            continue
+        comp, stack = {n}, [n]
+        while stack:
+            for m in nbrs[stack.pop()]:
+                if m not in comp:
+                    comp.add(m)
+                    stack.append(m)
+        seen |= comp
+        out.append(comp)
+    return out
+
+
+def corridors(arrays: RoadArrays | Motorways) -> list[Corridor]:
     """Split the directed motorway graph into chains between merges, diverges and ends.
 
     Each chain is one direction of one expressway stretch; windows in ``corridor_windows`` run
     across chains where the motorway continues, so splitting here loses no constraint.
     """
-    mg = motorway_graph(graph)
+    mg = arrays if isinstance(arrays, Motorways) else motorways(arrays)
     chains: list[Corridor] = []
     seen_edges: set[tuple[Any, Any]] = set()
 
@@ -173,7 +269,7 @@ def corridors(graph: nx.MultiDiGraph) -> list[Corridor]:
 
     starts = [n for n in mg.nodes if is_break(n)]
     # Pure cycles have no break node; start them anywhere.
-    for comp in nx.weakly_connected_components(mg):
+    for comp in _weak_components(mg):
         if not any(is_break(n) for n in comp):
             starts.append(min(comp, key=str))
     for start in sorted(starts, key=str):
@@ -185,25 +281,25 @@ def corridors(graph: nx.MultiDiGraph) -> list[Corridor]:
             while True:
                 seen_edges.add((u, v))
                 nodes.append(v)
-                pos.append(pos[-1] + mg[u][v]["length_km"])
+                pos.append(pos[-1] + mg.edge_km(u, v))
                 if is_break(v) or v == start:
                     break
-                u, v = v, next(iter(mg.successors(v)))
-            chains.append(_make_corridor(graph, mg, nodes, pos))
+                u, v = v, mg.successors(v)[0]
+            chains.append(_make_corridor(mg, nodes, pos))
     return chains
 
 
-def _make_corridor(graph: nx.MultiDiGraph, mg: nx.DiGraph, nodes: list[Any], pos: list[float]) -> Corridor:
-    refs = [mg[u][v]["ref"] for u, v in itertools.pairwise(nodes)]
+def _make_corridor(mg: Motorways, nodes: list[Any], pos: list[float]) -> Corridor:
+    refs = [mg.ref[(u, v)] for u, v in itertools.pairwise(nodes)]
     ref = max(set(refs), key=refs.count)
-    a, b = graph.nodes[nodes[0]], graph.nodes[nodes[-1]]
-    direction = compass(bearing_deg(a["x"], a["y"], b["x"], b["y"]))
+    a, b = nodes[0], nodes[-1]
+    direction = compass(bearing_deg(mg.lon[a], mg.lat[a], mg.lon[b], mg.lat[b]))
     corridor_id = f"{ref} {direction} {nodes[0]}-{nodes[-1]}"
     return Corridor(corridor_id, ref, direction, tuple(nodes), tuple(round(p, 6) for p in pos))
 
 
 def corridor_windows(
-    graph: nx.MultiDiGraph, candidates: Sequence[Candidate], *, range_margin_km: float
+    arrays: RoadArrays | Motorways, candidates: Sequence[Candidate], *, range_margin_km: float
 ) -> list[CorridorWindow]:
     """Every stretch of ``range_margin_km`` along a motorway direction that needs a charger.
 
@@ -212,14 +308,14 @@ def corridor_windows(
     corridor and asks for nothing. This is the flow-refuelling view of a range constraint: a driver
     never covers more than the range margin between chargers.
     """
-    mg = motorway_graph(graph)
+    mg = arrays if isinstance(arrays, Motorways) else motorways(arrays)
     at_node: dict[Any, list[str]] = {}
     for cand in candidates:
         for n in cand.corridor_nodes:
             if n in mg:
                 at_node.setdefault(n, []).append(cand.site_id)
     where: dict[Any, tuple[Corridor, float]] = {}
-    for chain in corridors(graph):
+    for chain in corridors(mg):
         for n, km in zip(chain.nodes, chain.position_km):
             where.setdefault(n, (chain, km))
     origins = [n for n in mg.nodes if mg.in_degree(n) == 0] + sorted(at_node, key=str)
@@ -237,7 +333,7 @@ def corridor_windows(
 
 
 def _paths_within(
-    mg: nx.DiGraph, origin: Any, at_node: dict[Any, list[str]], range_km: float
+    mg: Motorways, origin: Any, at_node: dict[Any, list[str]], range_km: float
 ) -> Iterable[tuple[list[str], float]]:
     """Depth-first walk of every directed path from ``origin`` up to ``range_km``.
 
@@ -249,7 +345,7 @@ def _paths_within(
         node, dist, sites, visited = stack.pop()
         extended = False
         for nxt in mg.successors(node):
-            step = mg[node][nxt]["length_km"]
+            step = mg.edge_km(node, nxt)
             if dist + step > range_km:
                 extended = True
                 yield sites, range_km
@@ -260,7 +356,6 @@ def _paths_within(
             stack.append((nxt, dist + step, sites + at_node.get(nxt, []), visited | {nxt}))
         if not extended:
             yield sites, dist
-
 
 
 # --------------------------------------------------------------------------------------------------
@@ -318,7 +413,28 @@ def depots_within_reach(
 MAX_RAMP_KM = 5.0
 
 
-def local_access_node(graph: nx.MultiDiGraph, junction: Any, *, max_ramp_km: float = MAX_RAMP_KM) -> Any | None:
+class _Ramps:
+    """The ramp (``motorway_link``) edges of a network, both ways, and which nodes touch a local road."""
+
+    def __init__(self, arrays: RoadArrays) -> None:
+        self.arrays = arrays
+        link = np.flatnonzero(arrays.class_mask(("motorway_link",)))
+        local = ~arrays.class_mask(EXPRESSWAY_CLASSES)
+        touches = np.zeros(arrays.n_nodes, dtype=bool)
+        touches[arrays.u[local]] = True
+        touches[arrays.v[local]] = True
+        self.touches_local = touches.tolist()
+        a, b = arrays.u[link].astype(np.int64), arrays.v[link].astype(np.int64)
+        km = arrays.length_m[link] / 1000.0
+        rows, nbr, dist = np.r_[a, b], np.r_[b, a], np.r_[km, km]
+        order = np.argsort(rows, kind="stable")
+        self.start = np.searchsorted(rows[order], np.arange(arrays.n_nodes + 1)).tolist()
+        self.nbr = nbr[order].tolist()
+        self.km = dist[order].tolist()
+        self.ids = arrays.node_id.tolist()
+
+
+def local_access_node(ramps: _Ramps | RoadArrays, junction: Any, *, max_ramp_km: float = MAX_RAMP_KM) -> Any | None:
     """The local-road node a motorway junction's ramps lead to (nearest by ramp length), or None.
 
     Walks ``motorway_link`` edges (either direction) from ``junction``; the first node that also
@@ -326,24 +442,27 @@ def local_access_node(graph: nx.MultiDiGraph, junction: Any, *, max_ramp_km: flo
     can stand, off the carriageway and reached from the town over local roads. None means a system
     interchange, whose ramps only join another motorway.
     """
-    if junction not in graph:
+    if not isinstance(ramps, _Ramps):
+        ramps = _Ramps(ramps)
+    row = int(ramps.arrays.rows_of([junction])[0])
+    if row < 0:
         return None
-    best: dict[Any, float] = {junction: 0.0}
-    frontier = [(0.0, junction)]
+    ids, start, nbr, km, touches = ramps.ids, ramps.start, ramps.nbr, ramps.km, ramps.touches_local
+    best: dict[int, float] = {row: 0.0}
+    # Heap entries are (distance, node id, row): ties break on the node id.
+    frontier = [(0.0, ids[row], row)]
     while frontier:
-        dist, n = heapq.heappop(frontier)
-        if dist > best.get(n, math.inf):
+        dist, n, r = heapq.heappop(frontier)
+        if dist > best.get(r, math.inf):
             continue
-        edges = [(v, d) for _, v, d in graph.out_edges(n, data=True)] + [(u, d) for u, _, d in graph.in_edges(n, data=True)]
-        if n != junction and any(_first(d.get("highway")) not in ("motorway", "motorway_link") for _, d in edges):
+        if r != row and touches[r]:
             return n
-        for m, d in edges:
-            if _first(d.get("highway")) != "motorway_link":
-                continue
-            nd = dist + float(d.get("length", 0.0)) / 1000.0
+        for k in range(start[r], start[r + 1]):
+            m = nbr[k]
+            nd = dist + km[k]
             if nd <= max_ramp_km and nd < best.get(m, math.inf):
                 best[m] = nd
-                heapq.heappush(frontier, (nd, m))
+                heapq.heappush(frontier, (nd, ids[m], m))
     return None
 
 
@@ -361,12 +480,13 @@ def candidates_from_network(
     nodes within ``corridor_access_km`` of its junctions. A depot without electric vehicles is no
     candidate (nothing to charge there).
     """
-    graph = network.graph
+    arrays = network.arrays
     wanted = set(kinds)
-    mg = motorway_graph(graph)
+    mg = motorways(arrays)
     mw_nodes = list(mg.nodes)
-    mw_lon = np.array([graph.nodes[n]["x"] for n in mw_nodes])
-    mw_lat = np.array([graph.nodes[n]["y"] for n in mw_nodes])
+    mw_lon = np.array([mg.lon[n] for n in mw_nodes])
+    mw_lat = np.array([mg.lat[n] for n in mw_nodes])
+    ramps = _Ramps(arrays) if "interchange" in wanted else None
 
     def near_motorway(lon: float, lat: float) -> tuple[Any, ...]:
         if not mw_nodes:
@@ -401,7 +521,7 @@ def candidates_from_network(
             continue
         node, lon, lat, corridor = poi.node, poi.lon, poi.lat, ()
         if poi.kind == "interchange":
-            access = local_access_node(graph, poi.node)
+            access = local_access_node(ramps, poi.node)
             if access is None:
                 continue  # a system interchange (motorway to motorway): no local road to put a charger on
             corridor = near_motorway(poi.lon, poi.lat)
@@ -410,7 +530,8 @@ def candidates_from_network(
                 out[k] = replace(out[k], corridor_nodes=tuple(dict.fromkeys(out[k].corridor_nodes + corridor)))
                 continue
             by_access[access] = len(out)
-            node, lon, lat = access, float(graph.nodes[access]["x"]), float(graph.nodes[access]["y"])
+            r = int(arrays.rows_of([access])[0])
+            node, lon, lat = access, float(arrays.lon[r]), float(arrays.lat[r])
         out.append(
             Candidate(
                 site_id=f"{poi.kind}:{poi.osm_id}",

@@ -23,6 +23,10 @@ from planner.errors import InfeasibleError, SolverError
 from planner.siting.solver import (
     SolveResult,
     SolverOptions,
+    _classify,
+    _highs_available,
+    _native_stdout_to_stderr,
+    _silence_highs_banner,
     model_variable,
     relative_gap,
     solve_problem,
@@ -35,6 +39,7 @@ Terms: TypeAlias = list[tuple[pulp.LpVariable, float]]
 DEFAULT_OPTIONS = SolverOptions()
 
 _MAX_LISTED = 20  # rows named in an infeasibility message before "… and N more"
+_RESTARTS = 30  # perturbed restarts of the maximal-covering local search
 
 
 # --------------------------------------------------------------------------------------------------
@@ -256,6 +261,14 @@ def set_covering(coverage: Any, costs: Any = None, *, options: SolverOptions = D
 def max_covering(coverage: Any, weights: Any, p: int, *, options: SolverOptions = DEFAULT_OPTIONS) -> SolveResult:
     """At most ``p`` sites covering the largest total demand weight (maximal covering location).
 
+    Exact reductions before the MIP: rows without weight or site dropped, rows with identical site
+    sets merged (weights summed), dominated sites dropped, and rows that any ``p`` of the remaining
+    sites cover (more than ``n - p`` of them reach it) counted as covered. A greedy-and-swap local
+    search gives HiGHS its starting solution.
+    Dropping dominated sites is safe: if site k covers every row site j covers, replacing j by k in
+    any solution (or dropping j when k is already open) keeps every covered row covered and uses no
+    more than ``p`` sites, so some optimum uses no dominated site.
+
     Parameters
     ----------
     coverage
@@ -263,7 +276,7 @@ def max_covering(coverage: Any, weights: Any, p: int, *, options: SolverOptions 
     weights
         Demand weight of each row (non-negative), e.g. population.
     p
-        Number of sites to open; fewer are returned when fewer already cover everything coverable.
+        Number of sites to open; fewer are returned when fewer undominated sites reach any weighted row.
     options
         Solver options.
 
@@ -283,24 +296,183 @@ def max_covering(coverage: Any, weights: Any, p: int, *, options: SolverOptions 
     reduced, merged_w = _merge_rows(sparse.csr_array(reduced[:, kept]), merged_w)
     if reduced.shape[0] == 0:
         return _nothing_to_decide(options, perf_counter() - start)
+    n_kept = len(kept)
+    p_eff = min(p, n_kept)
+    always = np.diff(reduced.indptr) > n_kept - p_eff  # any p_eff of the kept sites include one of its sites
+    constant = float(merged_w[always].sum())
+    if always.any():
+        reduced, merged_w = sparse.csr_array(reduced[~always]), merged_w[~always]
+    first = _max_covering_start(reduced, merged_w, p_eff, options.random_seed)
 
-    prob = pulp.LpProblem("max_covering", pulp.LpMaximize)
-    y = [model_variable(prob, f"open_{j}", cat=pulp.LpBinary) for j in kept]
-    # z_r <= 1 and z_r <= sum of covering y: with binary y the optimal z_r is 0 or 1 by itself.
-    z = [model_variable(prob, f"covered_{r}", 0, 1) for r in range(reduced.shape[0])]
-    prob += pulp.LpAffineExpression([(z[r], float(merged_w[r])) for r in range(len(z))])
-    _add(prob, [(v, 1.0) for v in y], pulp.LpConstraintLE, p, "sites")
-    for r in range(len(z)):
-        terms = _row_terms(reduced, r, y) + [(z[r], -1.0)]
-        _add(prob, terms, pulp.LpConstraintGE, 0, f"cover_{r}")
-    build_time_s = perf_counter() - start
-
-    result = solve_problem(prob, options)
-    if not result.has_solution:
-        return replace(result, build_time_s=build_time_s)
-    open_sites = kept[_binary_values(y)]
+    if reduced.shape[0] == 0:  # every row is covered by any p_eff sites
+        open_sites = kept[np.arange(p_eff)]
+        result = SolveResult("optimal", None, None, 0.0, f"{options.solver} (not needed)", 0.0)
+        build_time_s = perf_counter() - start
+    elif options.solver == "highs" and _highs_available():
+        build_time_s = perf_counter() - start
+        result, chosen = _max_covering_highs(reduced, merged_w, p_eff, first, constant, options)
+        if not result.has_solution:
+            return replace(result, build_time_s=build_time_s)
+        open_sites = kept[chosen]
+    else:
+        prob = pulp.LpProblem("max_covering", pulp.LpMaximize)
+        y = [model_variable(prob, f"open_{j}", cat=pulp.LpBinary) for j in kept]
+        # z_r <= 1 and z_r <= sum of covering y: with binary y the optimal z_r is 0 or 1 by itself.
+        z = [model_variable(prob, f"covered_{r}", 0, 1) for r in range(reduced.shape[0])]
+        prob += pulp.LpAffineExpression([(z[r], float(merged_w[r])) for r in range(len(z))],
+                                        constant=constant)
+        _add(prob, [(v, 1.0) for v in y], pulp.LpConstraintEQ, p_eff, "sites")  # see _max_covering_highs
+        for r in range(len(z)):
+            terms = _row_terms(reduced, r, y) + [(z[r], -1.0)]
+            _add(prob, terms, pulp.LpConstraintGE, 0, f"cover_{r}")
+        build_time_s = perf_counter() - start
+        result = solve_problem(prob, options)
+        if not result.has_solution:
+            return replace(result, build_time_s=build_time_s)
+        open_sites = kept[_binary_values(y)]
     covered = np.asarray(matrix[:, open_sites].sum(axis=1)).ravel() > 0
-    return _finish(result, float(w[covered].sum()), build_time_s, open_sites=tuple(int(j) for j in open_sites))
+    total = float(w[covered].sum())
+    if result.bound is None and result.status == "optimal":
+        result = replace(result, bound=total)
+    return _finish(result, total, build_time_s, open_sites=tuple(int(j) for j in sorted(open_sites)))
+
+
+def _max_covering_start(matrix: sparse.csr_array, weights: np.ndarray, p: int, seed: int) -> np.ndarray:
+    """A good set of ``p`` columns: greedy, then best-swap local search, then a few perturbed restarts.
+
+    Deterministic for a given ``seed``; the iteration count, not the clock, bounds the work.
+    """
+    n_rows, n_cols = matrix.shape
+    a = sparse.csr_array(matrix, dtype=np.float64)
+    at = sparse.csr_array(a.T)
+    if p >= n_cols:
+        return np.arange(n_cols)
+
+    def counts(sites: list[int]) -> np.ndarray:
+        return np.asarray(a[:, sites].sum(axis=1)).ravel()
+
+    def local(sites: list[int]) -> tuple[list[int], float]:
+        sites = list(sites)
+        cnt = counts(sites)
+        for _ in range(50 * p):
+            alone = weights * (cnt == 1)
+            gain_in = at @ (weights * (cnt == 0))
+            cols = a[:, sites]
+            loss_out = cols.T @ alone
+            kept_rows = (sparse.csr_array(cols.multiply(alone[:, None])).T @ a).toarray()
+            gain = gain_in[None, :] - loss_out[:, None] + kept_rows
+            gain[:, sites] = -np.inf
+            k, j = np.unravel_index(int(np.argmax(gain)), gain.shape)
+            if gain[k, j] <= 1e-9 * max(1.0, float(weights.sum())):
+                break
+            cnt += a[:, [int(j)]].toarray().ravel() - a[:, [sites[k]]].toarray().ravel()
+            sites[k] = int(j)
+        return sites, float(weights[cnt > 0].sum())
+
+    cnt = np.zeros(n_rows)
+    greedy: list[int] = []
+    for _ in range(p):
+        gain = at @ (weights * (cnt == 0))
+        gain[greedy] = -1.0
+        j = int(np.argmax(gain))
+        greedy.append(j)
+        cnt += a[:, [j]].toarray().ravel()
+    best, best_value = local(greedy)
+    current, current_value = best, best_value
+    rng = np.random.default_rng(seed)
+    kick = min(3, p, n_cols - p)
+    for _ in range(_RESTARTS if kick else 0):
+        trial = list(current)
+        closed = np.setdiff1d(np.arange(n_cols), trial)
+        for k, j in zip(rng.choice(p, kick, replace=False), rng.choice(closed, kick, replace=False)):
+            trial[int(k)] = int(j)
+        trial, value = local(trial)
+        if value >= current_value:
+            current, current_value = trial, value
+        if value > best_value:
+            best, best_value = trial, value
+    return np.array(sorted(best), dtype=np.int64)
+
+
+def _max_covering_highs(
+    matrix: sparse.csr_array, weights: np.ndarray, p: int, first: np.ndarray, constant: float, options: SolverOptions
+) -> tuple[SolveResult, np.ndarray]:
+    """The maximal-covering MIP built from arrays and solved by HiGHS from the starting solution ``first``.
+
+    PuLP's highspy interface (``pulp.HiGHS``) passes no starting solution (only ``HiGHS_CMD(warmStart=True)``
+    does, through a solution file), so the model goes to highspy directly and the start is given with
+    ``Highs.setSolution``. Returns the result and the chosen columns.
+    """
+    import highspy
+
+    n_rows, n_cols = matrix.shape
+    inf = highspy.kHighsInf
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_cols + n_rows
+    lp.num_row_ = n_rows + 1
+    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.offset_ = float(constant)
+    lp.col_cost_ = np.r_[np.zeros(n_cols), weights].astype(np.float64)
+    lp.col_lower_ = np.zeros(n_cols + n_rows)
+    lp.col_upper_ = np.ones(n_cols + n_rows)
+    # Row r: z_r - sum of its sites' y <= 0; last row: sum of y = p (the rows counted as covered by
+    # any p sites need all p open; with p no more than the columns, an optimum with exactly p exists).
+    block = sparse.vstack([
+        sparse.hstack([-sparse.csr_array(matrix, dtype=np.float64), sparse.identity(n_rows, format="csr")]),
+        sparse.hstack([sparse.csr_array(np.ones((1, n_cols))), sparse.csr_array((1, n_rows))]),
+    ]).tocsr()
+    lp.row_lower_ = np.r_[np.full(n_rows, -inf), float(p)]
+    lp.row_upper_ = np.r_[np.zeros(n_rows), float(p)]
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = block.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = block.indices.astype(np.int32)
+    lp.a_matrix_.value_ = block.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * n_cols + [highspy.HighsVarType.kContinuous] * n_rows
+
+    _silence_highs_banner()
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(options.msg))
+    h.setOptionValue("mip_rel_gap", float(options.mip_gap))
+    h.setOptionValue("random_seed", int(options.random_seed))
+    if options.time_limit_s is not None:
+        h.setOptionValue("time_limit", float(options.time_limit_s))
+    if options.threads is not None:
+        h.setOptionValue("threads", int(options.threads))
+    h.passModel(lp)
+    start_values = np.zeros(n_cols + n_rows)
+    start_values[first] = 1.0
+    start_values[n_cols:] = np.asarray(matrix[:, first].sum(axis=1)).ravel() > 0
+    solution = highspy.HighsSolution()
+    solution.col_value = start_values.tolist()
+    solution.value_valid = True
+    h.setSolution(solution)
+    began = perf_counter()
+    if options.msg:
+        with _native_stdout_to_stderr():
+            h.run()
+    else:
+        h.run()
+    elapsed = perf_counter() - began
+    model_status = h.getModelStatus()
+    info = h.getInfo()
+    kind = highspy.HighsModelStatus
+    has_solution = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+    if model_status == kind.kOptimal:
+        status = "optimal"
+    elif model_status in (kind.kInfeasible, kind.kUnboundedOrInfeasible):
+        status = "infeasible"
+    else:
+        status = "feasible" if has_solution else "not_solved"
+    chosen = np.array([], dtype=np.int64)
+    objective = bound = None
+    if status in ("optimal", "feasible"):
+        values = np.asarray(h.getSolution().col_value[:n_cols])
+        chosen = np.flatnonzero(values > 0.5)
+        objective = float(info.objective_function_value)
+        dual = float(info.mip_dual_bound)
+        bound = dual if math.isfinite(dual) else None
+    status, gap = _classify(status, objective, bound, options)
+    return SolveResult(status, objective, bound, gap, f"highs {h.version()}", elapsed), chosen
 
 
 def p_median(costs: Any, p: int, weights: Any = None, *, options: SolverOptions = DEFAULT_OPTIONS) -> SolveResult:

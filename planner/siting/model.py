@@ -15,8 +15,19 @@ from time import perf_counter
 import pulp
 
 from planner.errors import InfeasibleError, NoPlanInTimeError
-from planner.siting.sizing import chargers_for_wait, max_arrivals_per_hour, present_value_factor
-from planner.siting.solver import SolveResult, SolverOptions, model_variable, relative_gap, solve_problem
+from planner.siting.sizing import (
+    chargers_for_wait,
+    max_arrivals_per_hour,
+    present_value_factor,
+)
+from planner.siting.solver import (
+    SolveResult,
+    SolverOptions,
+    model_variable,
+    relative_gap,
+    solution_values,
+    solve_problem,
+)
 
 
 @dataclass(frozen=True)
@@ -354,9 +365,11 @@ def _build(inp: ModelInput, *, budget_mode: bool, elastic: bool = False,
             if s.base(t) > 0:
                 potential[j, t] = s.base(t)
     for d in inp.demands:
-        for j in d.sites:
-            for t in T:
-                if d.arrivals_by_stage[t] > 0:
+        for t in T:
+            # Only demand the stage may assign counts (a stage where it is neither required nor optional
+            # has no assignment, so capacity for it buys nothing there: no units for it).
+            if d.arrivals_by_stage[t] > 0 and _assignable(inp, d, t, budget_mode):
+                for j in d.sites:
                     potential[j, t] = potential.get((j, t), 0.0) + d.arrivals_by_stage[t]
     for j, s in enumerate(inp.sites):
         for t in T:
@@ -431,13 +444,17 @@ def _build(inp: ModelInput, *, budget_mode: bool, elastic: bool = False,
                 else:
                     cls = inp.classes[label]
                     m_len = length[j, label]
-                    if not cls.session_minutes or m_len <= 0:
+                    if not cls.session_minutes or m_len <= 0 or potential.get((j, t), 0.0) <= 0:
                         continue
+                    m_len = min(m_len, chargers_for_wait(potential[j, t], cls.session_minutes,
+                                                         inp.max_wait_probability))
                     table = capacity_table(cls.session_minutes, inp.max_wait_probability, m_len)
                 tag = label or "all"
                 vs = [model_variable(prob, f"unit_{j}_{tag}_{t}_{m}", 0, 1, pulp.LpBinary) for m in range(1, m_len + 1)]
                 for m in range(1, m_len):
                     prob += vs[m - 1] - vs[m] >= 0, f"order_{j}_{tag}_{t}_{m}"
+                if vs:  # a unit counts only at an open site (valid: chargers need it; tightens the relaxation)
+                    prob += vs[0] - y[j, t] <= 0, f"unitopen_{j}_{tag}_{t}"
                 prob += (pulp.LpAffineExpression([(v, 1) for v in vs] + [(add[j, k, t], -1) for k in members])
                          <= sum(s.existing(t, k) for k in members), f"units_{j}_{tag}_{t}")
                 units += [(v, table[m + 1] - table[m]) for m, v in enumerate(vs)]
@@ -499,6 +516,12 @@ def _build(inp: ModelInput, *, budget_mode: bool, elastic: bool = False,
     return _Model(prob, y, add, x, z, capex, pv, upper, slack, separable)
 
 
+def _assignable(inp: ModelInput, d: DemandInput, t: int, budget_mode: bool) -> bool:
+    """Whether the model assigns demand ``d`` in stage ``t``: required (outside budget mode), or the final
+    stage in budget mode (served or not)."""
+    return (d.required_by_stage[t] and not budget_mode) or (budget_mode and t == len(inp.years) - 1)
+
+
 def _weights(inp: ModelInput) -> list[int]:
     """Budget-mode weights: people first, then the number of demand points (lexicographic, integral)."""
     n = len(inp.demands)
@@ -514,7 +537,7 @@ def _check(result: SolveResult, options: SolverOptions) -> None:
         )
 
 
-def solve_model(inp: ModelInput, options: SolverOptions = SolverOptions()) -> ModelSolution:
+def solve_model(inp: ModelInput, options: SolverOptions | None = None, *, reduce: bool = True) -> ModelSolution:
     """Solve the multi-stage siting and sizing MILP; see the module docstring of ``plan.py`` for the rules.
 
     Variables, per site j, class k, stage t: ``open[j,t]`` binary, nondecreasing in t;
@@ -541,12 +564,27 @@ def solve_model(inp: ModelInput, options: SolverOptions = SolverOptions()) -> Mo
     then demand points) with total undiscounted capex within the budget, then minimise the present
     value keeping that coverage. Afterwards, in stages where demands were not required, the plan's own
     spare capacity serves what it can (a fill solve with every charger fixed).
+
+    Budget mode always has a plan once the budget covers the mandatory-only plan: that plan starts the
+    coverage phase, each phase stops at its share of the time limit (``BUDGET_TIME_SHARES``), and a
+    phase stopped on time hands on its best plan, reported "feasible" (not proven optimal), never optimal.
+
+    ``reduce`` (default) applies reductions that change no answer: demand points of one reach set merged
+    (``merge_demands``, outside budget mode), and the cost phase started from ``greedy_start``. Units
+    count capacity only in stages a demand can be assigned, and only up to what the site's reachable
+    demand can use, in either case.
     """
-    start = perf_counter()
+    options = options or SolverOptions()
+    began = perf_counter()
     budget_mode = inp.budget_cny is not None
     _prechecks(inp, budget_mode)
+    original, members = inp, None
+    if reduce and not budget_mode:
+        inp, members = merge_demands(inp)
+        if len(members) == len(original.demands):
+            inp, members = original, None
     model = _build(inp, budget_mode=budget_mode, separable=_separable(inp, options))
-    build_s = perf_counter() - start
+    build_s = perf_counter() - began
     phases: list[tuple[str, SolveResult]] = []
     prob = model.prob
     minimum = None
@@ -560,33 +598,74 @@ def solve_model(inp: ModelInput, options: SolverOptions = SolverOptions()) -> Mo
         cover = pulp.LpAffineExpression(
             [(model.z[i, last], w) for i, w in enumerate(weights) if isinstance(model.z[i, last], pulp.LpVariable)]
         )
+        # The mandatory-only plan: its cost is the least budget (stated when the budget is below it), and
+        # within the budget it is a feasible plan that starts the coverage phase (never "no plan in time").
+        clock = perf_counter()
+        least, least_start = _mandatory_plan(inp, _share(options, BUDGET_TIME_SHARES[0]))
+        phases.append(("cheapest plan meeting the mandatory requirements", least))
+        if least.status == "infeasible":
+            raise InfeasibleError("The solver proved that no plan meets the mandatory requirements",
+                                  diagnose(inp, options))
+        if least.status == "optimal":
+            minimum = float(least.objective or 0.0)
+            if inp.budget_cny < minimum - 1e-6:
+                raise _below_minimum(inp.budget_cny, minimum)
+        start = least_start if least.has_solution and (least.objective or 0.0) <= inp.budget_cny + 1e-6 else None
+        if start is not None:
+            start = budget_greedy_start(inp, model, options, start, float(least.objective or 0.0))
         prob.sense = pulp.LpMaximize
         prob.setObjective(cover)
-        first = solve_problem(prob, replace(options, mip_gap=0.0))
+        coverage_options = options if options.time_limit_s is None else replace(
+            options, time_limit_s=max(BUDGET_TIME_SHARES[1] * (options.time_limit_s - (perf_counter() - clock)),
+                                      0.05 * options.time_limit_s, 0.1))
+        most = sum(c for _, c in cover.items())
+        if start is not None and sum(c * start.get(v.name, 0.0) for v, c in cover.items()) >= most - 0.5:
+            # The starting plan serves every point that has a site in reach: no plan serves more (proven).
+            for v in prob.variables():
+                v.varValue = start.get(v.name, 0.0)
+            first = SolveResult("optimal", float(most), float(most), 0.0, "starting plan (every point served)", 0.0)
+        else:
+            first = solve_problem(prob, replace(coverage_options, mip_gap=0.0), start)
         phases.append(("most people served within the budget", first))
         if first.status == "infeasible":
-            minimum = minimum_budget(inp, options)
-            raise InfeasibleError(
-                "No plan meets the mandatory requirements within the budget",
-                [f"budget {inp.budget_cny:,.0f} CNY is below the cheapest plan that meets the mandatory "
-                 f"requirements (service-area sides, corridors, fleets): {minimum:,.0f} CNY"],
-            )
-        _check(first, options)
+            raise _below_minimum(inp.budget_cny, minimum if minimum is not None else minimum_budget(inp, options))
+        if first.has_solution:
+            kept, start = round(first.objective or 0.0), solution_values(prob)
+        elif start is not None:  # the start was not taken up: the mandatory plan serves nobody for sure
+            kept = 0
+        else:
+            _check(first, options)
         # Keep the coverage found (proven the most when optimal; at least what was found otherwise).
-        prob += cover >= round(first.objective or 0.0) - 0.5, "coverage_kept"
+        prob += cover >= kept - 0.5, "coverage_kept"
         prob.sense = pulp.LpMinimize
+        used_s = perf_counter() - clock
+        last_options = options if options.time_limit_s is None else replace(
+            options, time_limit_s=max(options.time_limit_s - used_s, BUDGET_TIME_SHARES[2] * options.time_limit_s))
+    else:
+        last_options, first = options, None
+        start = greedy_start(inp, model, options) if reduce else None
+        if start is not None:
+            build_s = perf_counter() - began
     prob.setObjective(model.pv)
-    result = solve_problem(prob, options)
+    result = solve_problem(prob, last_options, start)
     phases.append(("least present value", result))
     if result.status == "infeasible":
-        raise InfeasibleError("The solver proved that no plan meets every requirement", diagnose(inp, options))
+        raise InfeasibleError("The solver proved that no plan meets every requirement", diagnose(original, options))
     _check(result, options)
-    solution = _polish(inp, _extract(inp, model), options)
+    solution = _extract(inp, model)
+    if members is not None:
+        solution, inp = expand_solution(original, solution, members), original
+    solution = _polish(inp, solution, options)
     solution = _fill(inp, solution, options, phases)
     final = result
     if solution.present_value_cny < (result.objective or 0.0) - 1e-6 and not budget_mode:
         final = replace(result, objective=solution.present_value_cny,
                         gap=relative_gap(solution.present_value_cny, result.bound))
+    if first is not None and first.status != "optimal":
+        # The coverage phase stopped on time: its best plan is returned, never called optimal; the gap is
+        # the larger of the coverage phase's (people) and the cost phase's.
+        gaps = [g for g in (first.gap, result.gap) if g is not None]
+        final = replace(final, status="feasible", gap=max(gaps) if first.gap is not None and gaps else None)
     return replace(solution, solve=final, phases=tuple(phases), minimum_budget_cny=minimum, build_time_s=build_s,
                    variables=prob.numVariables(), constraints=prob.numConstraints())
 
@@ -617,6 +696,227 @@ def _polish(inp: ModelInput, sol: ModelSolution, options: SolverOptions) -> Mode
     capex = tuple(sum(x.capex_by_stage[t] for x in sites) for t in range(len(inp.years)))
     return replace(sol, sites=tuple(sites), capex_by_stage=capex,
                    present_value_cny=sum(inp.discount(t) * capex[t] for t in range(len(inp.years))))
+
+
+def merge_demands(inp: ModelInput) -> tuple[ModelInput, tuple[tuple[int, ...], ...]]:
+    """Demand points with the same reach set and the same required stages merged into one (arrivals and
+    people summed), and the original indices behind each merged point.
+
+    Exact outside budget mode: the assignment shares are continuous, so any split of the merged arrivals
+    over the common sites is a split of each original point's (``expand_solution`` gives each the merged
+    shares). In budget mode a point is served wholly or not, so there it is not applied.
+    """
+    groups: dict[tuple, list[int]] = {}
+    for i, d in enumerate(inp.demands):
+        groups.setdefault((d.sites, d.required_by_stage), []).append(i)
+    if len(groups) == len(inp.demands):
+        return inp, tuple((i,) for i in range(len(inp.demands)))
+    members = tuple(tuple(g) for g in groups.values())
+    demands = []
+    for g in members:
+        first = inp.demands[g[0]]
+        people = [inp.demands[i].people for i in g]
+        demands.append(replace(
+            first, demand_id=first.demand_id if len(g) == 1 else f"{first.demand_id} and {len(g) - 1} more",
+            arrivals_by_stage=tuple(sum(inp.demands[i].arrivals_by_stage[t] for i in g) for t in range(len(inp.years))),
+            people=None if any(x is None for x in people) else sum(people)))  # type: ignore[misc]
+    return replace(inp, demands=tuple(demands)), members
+
+
+def expand_solution(inp: ModelInput, sol: ModelSolution, members: tuple[tuple[int, ...], ...]) -> ModelSolution:
+    """A solution of the merged model (``merge_demands``) for the original demand points of ``inp``."""
+    n = len(inp.demands)
+    assignment: list[tuple[dict[int, float], ...]] = [()] * n
+    served: list[tuple[bool, ...]] = [()] * n
+    for g, group in enumerate(members):
+        for i in group:
+            a_i = inp.demands[i].arrivals_by_stage
+            per_stage = []
+            for t, merged in enumerate(sol.assignment[g]):
+                total = sum(inp.demands[k].arrivals_by_stage[t] for k in group)
+                per_stage.append({j: (v / total) * a_i[t] if total > 0 else 0.0 for j, v in merged.items()})
+            assignment[i] = tuple(per_stage)
+            served[i] = sol.served[g]
+    return replace(sol, assignment=tuple(assignment), served=tuple(served))
+
+
+def greedy_start(inp: ModelInput, model: _Model, options: SolverOptions, tries: int = 20) -> dict[str, float] | None:
+    """A feasible plan to start the cost phase from (outside budget mode), as variable values by name.
+
+    Each required demand point goes wholly to one site: first to a site that is open anyway (mandatory,
+    existing chargers) in its reach, then greedily to the site in the reach of most points still without
+    one, then picked sites that became redundant close again (their points moved to the busiest other
+    site in reach); every corridor window gets its first site if none of its sites is open; each site
+    opens in the first stage it is needed and is sized exactly for what it then serves (``size_alone``). A site that
+    cannot be sized for its points (a grid or space limit) is left out and the points placed again, up
+    to ``tries`` times; None when that does not succeed (the solver then starts without a plan).
+    """
+    banned: set[int] = set()
+    for _ in range(tries):
+        out = _greedy_attempt(inp, model, options, banned)
+        if isinstance(out, dict):
+            return out
+        if out is None:
+            return None
+        banned.add(out)
+    return None
+
+
+def _greedy_attempt(inp: ModelInput, model: _Model, options: SolverOptions,
+                    banned: set[int]) -> dict[str, float] | int | None:
+    """One placement of ``greedy_start``: the values, or the site that could not be sized (None: give up)."""
+    T = range(len(inp.years))
+    never = len(inp.years)
+    need_t = [[t for t in T if d.required_by_stage[t]] if d.sites else [] for d in inp.demands]
+    todo = {i for i, ts in enumerate(need_t) if ts}
+    forced = {j for j, s in enumerate(inp.sites) if s.mandatory or s.has_existing}
+    site_of: dict[int, int] = {}
+    for i in sorted(todo):
+        hit = [j for j in inp.demands[i].sites if j in forced and j not in banned]
+        if hit:
+            site_of[i] = hit[0]
+    todo -= set(site_of)
+    reach: dict[int, set[int]] = {}
+    for i in todo:
+        for j in inp.demands[i].sites:
+            if j not in banned:
+                reach.setdefault(j, set()).add(i)
+    if todo - set().union(*reach.values()):
+        return None  # a point whose every site was left out
+    picked: list[int] = []
+    while todo:
+        j = max(reach, key=lambda k: (len(reach[k]), sum(inp.demands[i].arrivals_by_stage[-1] for i in reach[k]), -k))
+        for i in list(reach[j]):
+            site_of[i] = j
+            todo.discard(i)
+            for k in inp.demands[i].sites:
+                if k != j and k in reach:
+                    reach[k].discard(i)
+        del reach[j]
+        reach = {k: v for k, v in reach.items() if v}
+        picked.append(j)
+    # Redundant sites (every point they took has another picked or forced site in reach) close, last
+    # picked first; their points join the busiest such site (pooled chargers serve more per charger).
+    load: dict[int, float] = {}
+    for i, j in site_of.items():
+        load[j] = load.get(j, 0.0) + inp.demands[i].arrivals_by_stage[-1]
+    alive = set(picked) | forced
+    for j in reversed(picked):
+        mine = [i for i, k in site_of.items() if k == j]
+        others = {i: [k for k in inp.demands[i].sites if k in alive and k != j and k not in banned] for i in mine}
+        if any(not o for o in others.values()):
+            continue
+        alive.discard(j)
+        for i in mine:
+            k = max(others[i], key=lambda k: (load.get(k, 0.0), -k))
+            site_of[i] = k
+            load[k] = load.get(k, 0.0) + inp.demands[i].arrivals_by_stage[-1]
+        load.pop(j, None)
+    opens: dict[int, int] = {j: 0 for j in forced}
+    for i, j in site_of.items():
+        opens[j] = min(opens.get(j, never), need_t[i][0])
+    for sites in inp.windows:
+        for t in T:
+            if not any(opens.get(j, never) <= t for j in sites):
+                pick = next((j for j in sites if j not in banned), sites[0])
+                opens[pick] = min(opens.get(pick, t), t)
+    start: dict[str, float] = {}
+    for j, t0 in opens.items():
+        s = inp.sites[j]
+        load = [s.base(t) if t >= t0 else 0.0 for t in T]
+        for i, k in site_of.items():
+            if k == j:
+                for t in need_t[i]:
+                    load[t] += inp.demands[i].arrivals_by_stage[t]
+        for t in T:
+            start[model.y[j, t].name] = float(t >= t0)
+        if j in model.separable:
+            if model.separable[j][t0] is None:
+                return None
+            continue
+        chargers = size_alone(inp, j, t0, load, options, max(model.upper[j, k] for k in s.classes))
+        if chargers is None:
+            return None if j in forced or j in banned else j
+        _write_site(inp, model, j, t0, chargers, start)
+    for i, j in site_of.items():
+        for t in need_t[i]:
+            start[model.x[i, j, t].name] = 1.0
+    return start
+
+
+def _write_site(inp: ModelInput, model: _Model, j: int, t0: int, chargers: list[dict[str, int]],
+                start: dict[str, float]) -> None:
+    """Variable values of site ``j`` open from stage ``t0`` with ``chargers`` (per stage, per class)."""
+    s = inp.sites[j]
+    mixed = _mixed(inp, s)
+    for t in range(len(inp.years)):
+        start[model.y[j, t].name] = float(t >= t0)
+        for k in s.classes:
+            start[model.add[j, k, t].name] = float(chargers[t][k] - s.existing(t, k)) if t >= t0 else 0.0
+        counts = [("all", sum(chargers[t].values()))] if mixed else list(chargers[t].items())
+        for tag, n in counts:
+            for m in range(1, n + 1):
+                start[f"unit_{j}_{tag}_{t}_{m}"] = 1.0
+
+
+def budget_greedy_start(inp: ModelInput, model: _Model, options: SolverOptions, base: dict[str, float],
+                        base_cost: float) -> dict[str, float]:
+    """A better start for budget mode's coverage phase than the mandatory-only plan ``base`` (cost ``base_cost``).
+
+    On top of it, closed sites open in the final stage one by one, each sized exactly (``size_alone``) for
+    the points in its reach not yet served, the most weighted points (people) per CNY first, while the
+    total spending stays within the budget. What ``base`` has at the sites it opens is kept as it is.
+    """
+    last = len(inp.years) - 1
+    budget = float(inp.budget_cny or 0.0)
+    weights = _weights(inp)
+    taken = {j for j in range(len(inp.sites)) if base.get(model.y[j, last].name, 0.0) > 0.5}
+    served: set[int] = set()
+    start = dict(base)
+    spent = base_cost
+    reach: dict[int, list[int]] = {}
+    for i, d in enumerate(inp.demands):
+        if isinstance(model.z[i, last], pulp.LpVariable):
+            for j in d.sites:
+                if j not in taken and j not in model.separable:
+                    reach.setdefault(j, []).append(i)
+    cache: dict[tuple[int, frozenset[int]], tuple[float, list[dict[str, int]]] | None] = {}
+
+    def package(j: int) -> tuple[float, list[dict[str, int]], list[int]] | None:
+        points = [i for i in reach[j] if i not in served]
+        key = (j, frozenset(points))
+        if key not in cache:
+            s = inp.sites[j]
+            load = [0.0] * len(inp.years)
+            load[last] = s.base(last) + sum(inp.demands[i].arrivals_by_stage[last] for i in points)
+            chargers = size_alone(inp, j, last, load, options, max(model.upper[j, k] for k in s.classes))
+            cache[key] = None if chargers is None else (
+                sum(_site_solution(inp, j, chargers, [t == last for t in range(len(inp.years))],
+                                   [0.0] * len(inp.years)).capex_by_stage), chargers)
+        got = cache[key]
+        return None if got is None else (got[0], got[1], points)
+
+    while reach:
+        best, best_key = None, None
+        for j in list(reach):
+            pack = package(j)
+            if pack is None or not pack[2] or spent + pack[0] > budget + 1e-6:
+                del reach[j]
+                continue
+            key = sum(weights[i] for i in pack[2]) / max(pack[0], 1.0)
+            if best_key is None or key > best_key:
+                best, best_key = (j, pack), key
+        if best is None:
+            break
+        j, (cost, chargers, points) = best
+        _write_site(inp, model, j, last, chargers, start)
+        for i in points:
+            start[model.z[i, last].name] = 1.0
+            start[model.x[i, j, last].name] = 1.0
+            served.add(i)
+        spent += cost
+        del reach[j]
+    return start
 
 
 def dominated_sites(inp: ModelInput) -> set[int]:
@@ -671,8 +971,31 @@ def _separable(inp: ModelInput, options: SolverOptions) -> dict[int, list[list[d
     return out
 
 
-def minimum_budget(inp: ModelInput, options: SolverOptions) -> float:
-    """The least total (undiscounted) spending of a plan that meets the mandatory requirements only."""
+#: Budget mode's time, as shares of ``SolverOptions.time_limit_s``: the mandatory-only plan (usually a
+#: second or two; without it there is no plan to start from) stops at the first share; the coverage phase
+#: at the second share of what is left then; the cost phase gets what is left after that, and at least
+#: the third share (it starts from the coverage phase's plan, so it always has one).
+BUDGET_TIME_SHARES = (1.0, 0.75, 0.25)
+
+
+def _share(options: SolverOptions, share: float) -> SolverOptions:
+    if options.time_limit_s is None:
+        return options
+    return replace(options, time_limit_s=max(share * options.time_limit_s, 0.1))
+
+
+def _below_minimum(budget: float, minimum: float) -> InfeasibleError:
+    return InfeasibleError(
+        "No plan meets the mandatory requirements within the budget",
+        [(f"budget {budget:,.0f} CNY is below the cheapest plan that meets the mandatory "
+          f"requirements (service-area sides, corridors, fleets): {minimum:,.0f} CNY")],
+    )
+
+
+def _mandatory_plan(inp: ModelInput, options: SolverOptions) -> tuple[SolveResult, dict[str, float]]:
+    """The least total (undiscounted) spending meeting the mandatory requirements only, solved exactly
+    (gap 0, the error states it), and its variable values by name: the same names as ``inp``'s budget
+    model, whose variables it leaves out (demand served, assignment) are 0 in it."""
     free = replace(inp, budget_cny=None, demands=tuple(
         replace(d, required_by_stage=tuple(False for _ in d.required_by_stage)) for d in inp.demands))
     model = _build(free, budget_mode=False, separable=_separable(free, options))
@@ -680,7 +1003,13 @@ def minimum_budget(inp: ModelInput, options: SolverOptions) -> float:
     for c in model.capex:
         total += c
     model.prob.setObjective(total)
-    res = solve_problem(model.prob, replace(options, mip_gap=0.0))  # the error states it: exactly
+    res = solve_problem(model.prob, replace(options, mip_gap=0.0))
+    return res, solution_values(model.prob) if res.has_solution else {}
+
+
+def minimum_budget(inp: ModelInput, options: SolverOptions) -> float:
+    """The least total (undiscounted) spending of a plan that meets the mandatory requirements only."""
+    res, _ = _mandatory_plan(inp, options)
     if res.status == "infeasible":
         raise InfeasibleError("The solver proved that no plan meets the mandatory requirements", diagnose(inp, options))
     _check(res, options)

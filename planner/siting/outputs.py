@@ -64,7 +64,8 @@ def sites_geojson(result: PlanResult) -> dict[str, Any]:
 def coverage_geojson(result: PlanResult) -> dict[str, Any]:
     """One Point per town: per stage year Y ``covered_Y`` (its demand served within the drive time),
     ``minutes_Y`` (local roads to the nearest open public charger, null beyond the threshold) and
-    ``arrivals_per_hour_Y``; population is null where unknown."""
+    ``arrivals_per_hour_Y``; ``population`` is null where unknown (never 0: a 0 is no figure) and
+    ``population_source`` says where it comes from (census, county remainder, OSM tag) or why it is null."""
     years = result.scenario.stage_years
     final = years[-1]
     features = []
@@ -75,7 +76,8 @@ def coverage_geojson(result: PlanResult) -> dict[str, Any]:
             "name": t.name,
             "county_code": t.county_code,
             "county_name": tc.county_name,
-            "population": t.population,
+            "population": t.population or None,
+            "population_source": t.population_source,
             "covered": tc.covered_by_stage[final],
             "minutes_to_nearest": tc.minutes_by_stage[final],
             "covered_by_stage": {str(k): v for k, v in tc.covered_by_stage.items()},

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import sparse
-from scipy.sparse import csgraph
 
 from planner.progress import ProgressCallback, StepTimer, silent
 from planner.siting.candidates import (
@@ -35,7 +34,12 @@ from planner.siting.candidates import (
     depots_within_reach,
     towns_from_network,
 )
-from planner.siting.existing import ExistingCapacity
+from planner.siting.existing import (
+    AttachedExisting,
+    ExistingCapacity,
+    ExistingCharger,
+    attach_existing,
+)
 from planner.siting.model import (
     ChargerClass,
     DemandInput,
@@ -144,6 +148,8 @@ class PlanResult:
     #: Existing chargers per site id, as given.
     existing: Mapping[str, ExistingCapacity] = field(default_factory=dict)
     county_names: Mapping[str, str] = field(default_factory=dict)
+    #: How the records of ``plan_sites(existing_chargers=...)`` were attached (None: none were given).
+    attached: AttachedExisting | None = None
 
     def summary(self) -> PlanSummary:
         """Sites, chargers, power, capital and town coverage per stage, city-wide and by county (JSON-ready)."""
@@ -260,47 +266,19 @@ def _count(items: Iterable[CandidateKind]) -> dict[str, int]:
 # --------------------------------------------------------------------------------------------------
 
 
-def local_road_reach(graph: Any, sources: Sequence[Any], targets: Sequence[Any], *, max_s: float,
-                     chunk: int = 128) -> sparse.csr_matrix:
+def local_road_reach(network: RoadNetwork, sources: Sequence[Any], targets: Sequence[Any], *,
+                     max_s: float) -> sparse.csr_matrix:
     """Drive times (s) from each source to the targets within ``max_s`` over roads other than expressways.
 
-    Sparse: bounded Dijkstra per chunk of sources, keeping only target columns within the limit
-    (a zero drive time is stored as 1e-9 s so that it is not mistaken for "out of reach").
+    Sparse, from the network's arrays: ``routing.reach_within`` (bounded Dijkstra, chunked) keeps only
+    the target columns within the limit (a zero drive time is stored as 1e-9 s so that it is not
+    mistaken for "out of reach").
     """
-    nodes = list(graph.nodes)
-    index = {n: i for i, n in enumerate(nodes)}
-    rows, cols, vals = [], [], []
-    for u, v, d in graph.edges(data=True):
-        h = d.get("highway")
-        h = h[0] if isinstance(h, list) and h else h
-        if h in EXPRESSWAY:
-            continue
-        rows.append(index[u])
-        cols.append(index[v])
-        vals.append(max(float(d["travel_time"]), 1e-9))
-    n = len(nodes)
-    matrix = sparse.csr_matrix((n, n))
-    if vals:  # parallel edges: keep the cheapest (a plain CSR build would sum them)
-        r, c, w = np.asarray(rows), np.asarray(cols), np.asarray(vals)
-        order = np.lexsort((w, c, r))
-        r, c, w = r[order], c[order], w[order]
-        keep = np.ones(len(r), dtype=bool)
-        keep[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
-        matrix = sparse.csr_matrix((w[keep], (r[keep], c[keep])), shape=(n, n))
-    src = np.array([index[s] for s in sources], dtype=np.int64)
-    tgt = np.array([index[t] for t in targets], dtype=np.int64)
-    blocks_r, blocks_c, blocks_w = [], [], []
-    if len(tgt):
-        for start in range(0, len(src), chunk):
-            dist = csgraph.dijkstra(matrix, directed=True, indices=src[start:start + chunk], limit=max_s)[:, tgt]
-            r, c = np.nonzero(dist <= max_s)
-            blocks_r.append(r + start)
-            blocks_c.append(c)
-            blocks_w.append(np.maximum(dist[r, c], 1e-9))
-    if not blocks_r:
-        return sparse.csr_matrix((len(sources), len(targets)))
-    return sparse.csr_matrix((np.concatenate(blocks_w), (np.concatenate(blocks_r), np.concatenate(blocks_c))),
-                             shape=(len(sources), len(targets)))
+    from planner.network.routing import reach_within, to_csr
+
+    reach = reach_within(to_csr(network, exclude_classes=EXPRESSWAY), sources, targets, max_cost=max_s)
+    reach.data = np.maximum(reach.data, 1e-9)
+    return reach
 
 
 def county_areas(network: RoadNetwork) -> tuple[list[tuple[str, Any]], dict[str, str]]:
@@ -340,7 +318,7 @@ def town_demand(scenario: Scenario, towns: Sequence[Town]) -> list[DemandPoint]:
 def _directions_passing(network: RoadNetwork) -> dict[Any, set[tuple[str, str]]]:
     """Per motorway node, the carriageways (ref, direction) through it."""
     out: dict[Any, set[tuple[str, str]]] = {}
-    for chain in corridors(network.graph):
+    for chain in corridors(network.arrays):
         for n in chain.nodes:
             out.setdefault(n, set()).add((chain.ref, chain.direction))
     return out
@@ -450,6 +428,7 @@ def plan_sites(
     scenario: Scenario | None = None,
     depots: Sequence[Depot] = (),
     existing: Mapping[str, ExistingCapacity] = {},
+    existing_chargers: Sequence[ExistingCharger] = (),
     extra_candidates: Sequence[Candidate] = (),
     demand: Sequence[DemandPoint] | None = None,
     corridor_arrivals: Mapping[str, Mapping[int, float]] | None = None,
@@ -460,7 +439,10 @@ def plan_sites(
 
     ``depots`` are the fleet depots to equip (from the fleet records); ``existing`` the chargers already
     at candidate sites (by ``site_id``), sunk capacity; ``extra_candidates`` sites beyond the network's
-    own (e.g. where an existing charger matches no candidate); ``demand`` replaces the towns' default
+    own (e.g. where an existing charger matches no candidate); ``existing_chargers`` records (CSV, OSM:
+    ``planner.siting.existing``) attached here to the plan's candidates (``attach_existing``; an unmatched
+    public station becomes an existing-only site), their operational chargers sunk like ``existing``, which
+    wins for a site both give; ``demand`` replaces the towns' default
     demand (``town_demand``); ``corridor_arrivals`` each site's own stopping traffic by stage year (peak-hour
     arrivals, e.g. from routed flows, ``planner.demand``) instead of the uniform expressway assumption;
     ``towns`` replaces the network's own towns (e.g. with census populations). Raises ``InfeasibleError`` naming each requirement that cannot be met,
@@ -473,13 +455,18 @@ def plan_sites(
         cands = candidates_from_network(network, kinds=scenario.candidate_kinds,
                                         corridor_access_km=scenario.corridor_access_km, depots=depots)
         cands += [c for c in extra_candidates if c.site_id not in {x.site_id for x in cands}]
+        attached = None
+        if existing_chargers:
+            attached = attach_existing(existing_chargers, cands, network.service_areas, network=network)
+            cands += [c for c in attached.existing_only_candidates if c.site_id not in {x.site_id for x in cands}]
+            existing = {**attached.by_site, **existing}
         towns = towns_from_network(network) if towns is None else list(towns)
         points = town_demand(scenario, towns) if demand is None else list(demand)
-        windows = corridor_windows(network.graph, cands, range_margin_km=scenario.range_margin_km)
+        windows = corridor_windows(network.arrays, cands, range_margin_km=scenario.range_margin_km)
         polygons, county_names = county_areas(network)
     with timer.step("drive times over local roads from towns to public candidates"):
         public_index = [j for j, c in enumerate(cands) if c.public]
-        reach = local_road_reach(network.graph, [d.node for d in points], [cands[j].node for j in public_index],
+        reach = local_road_reach(network, [d.node for d in points], [cands[j].node for j in public_index],
                                  max_s=scenario.drive_time_min * 60.0)
     with timer.step("model build and solve"):
         inp = model_input(scenario, cands, points, reach, public_index, windows, existing,
@@ -491,7 +478,7 @@ def plan_sites(
     return PlanResult(scenario, tuple(sites), tuple(coverage), tuple(windows), sol.solve, dict(timer.timings_s),
                       unsited_depots=tuple(unsited_depots), model=sol,
                       existing_not_sited=tuple(sorted(set(existing) - {c.site_id for c in cands})),
-                      existing=dict(existing), county_names=county_names)
+                      existing=dict(existing), county_names=county_names, attached=attached)
 
 
 def _results(scenario: Scenario, cands: Sequence[Candidate], towns: Sequence[Town], points: Sequence[DemandPoint],

@@ -10,38 +10,51 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
+from planner.demand.assumptions import doc
 from planner.siting.candidates import Candidate
 
 
 @dataclass(frozen=True)
 class ChargerNorms:
-    """Sizing norms; the comment on each default names its source."""
+    """Sizing norms; each field's metadata names its unit, range and source (``doc``)."""
 
-    #: GB/T 50966-2024: a charging station has at least 3 sets of charging equipment …
-    min_chargers_per_station: int = 3
-    #: … at least 1 of them an off-board DC charger (GB/T 50966-2024).
-    min_dc_chargers_per_station: int = 1
-    #: National action plan for charging along highways (2022): charging spaces >= 10 % of car spaces.
-    service_area_parking_share: float = 0.10
-    #: National 2026 plan: >= 25 % of new connectors high-power.
-    high_power_share: float = 0.25
-    #: DC power per standard connector, kW (120 kW DC: the 2019 standard pile).
-    dc_power_kw: float = 120.0
-    #: Power of a high-power connector, kW (Guangdong super-fast stations: >= 360 kW per connector).
-    high_power_kw: float = 360.0
-    #: Largest acceptable probability that an EV arriving at the peak hour has to wait.
-    max_wait_probability: float = 0.2
-    #: Energy delivered per fast-charging session, kWh (ASSUMPTION: ~20-80 % of a 60 kWh pack).
-    session_energy_kwh: float = 36.0
-    #: Share of the rated power a session averages (ASSUMPTION: taper above ~80 % state of charge).
-    power_utilisation: float = 0.75
-    #: Coincident peak of a site's chargers as a share of their installed power, for the grid limit
-    #: (ASSUMPTION: not every connector draws its rating at once; 0.8 is a common planning value for
-    #: public fast-charging sites; 1.0 checks the installed power itself).
-    grid_diversity_factor: float = 0.8
+    min_chargers_per_station: int = doc(
+        3, unit="chargers", help="fewest chargers (sets of charging equipment) a charging station has",
+        source="GB/T 50966-2024: a charging station has at least 3 sets of charging equipment", low=1, high=500)
+    min_dc_chargers_per_station: int = doc(
+        1, unit="chargers", help="fewest off-board DC chargers among a station's chargers",
+        source="GB/T 50966-2024: at least 1 of a station's chargers an off-board DC charger", low=0, high=500)
+    service_area_parking_share: float = doc(
+        0.10, unit="fraction", help="charging spaces a service area needs as a share of its car spaces",
+        source="national action plan for charging along highways (2022): charging spaces >= 10 % of car spaces",
+        low=0.0, high=1.0)
+    high_power_share: float = doc(
+        0.25, unit="fraction", help="share of new connectors that are high-power (rounded up per site)",
+        source="national 2026 plan: >= 25 % of new connectors high-power", low=0.0, high=1.0)
+    dc_power_kw: float = doc(
+        120.0, unit="kW", help="DC power per standard connector",
+        source="120 kW DC: the 2019 standard pile", low=20.0, high=1000.0)
+    high_power_kw: float = doc(
+        360.0, unit="kW", help="power of a high-power connector",
+        source="Guangdong super-fast stations: >= 360 kW per connector", low=20.0, high=2000.0)
+    max_wait_probability: float = doc(
+        0.2, unit="probability", help="largest acceptable probability that an EV arriving at the peak hour waits "
+                                      "(Erlang C)",
+        source="ASSUMPTION: planning choice", low=0.01, high=0.5)
+    session_energy_kwh: float = doc(
+        36.0, unit="kWh", help="energy delivered per fast-charging session",
+        source="ASSUMPTION: about 20-80 % of a 60 kWh pack", low=1.0, high=500.0)
+    power_utilisation: float = doc(
+        0.75, unit="fraction", help="share of the rated power a session averages",
+        source="ASSUMPTION: the charging curve tapers above about 80 % state of charge", low=0.05, high=1.0)
+    grid_diversity_factor: float = doc(
+        0.8, unit="fraction", help="coincident peak of a site's chargers as a share of their installed power, "
+                                   "against its grid capacity (1.0 checks the installed power itself)",
+        source="ASSUMPTION: not every connector draws its rating at once; 0.8 is a common planning value for "
+               "public fast-charging sites", low=0.1, high=1.0)
 
     def session_minutes(self, power_kw: float | None = None) -> float:
         """Mean minutes a session occupies a charger of ``power_kw`` (default: the DC power)."""
@@ -145,33 +158,51 @@ def site_power_kw(chargers: int, norms: ChargerNorms) -> float:
 class CostAssumptions:
     """Capital costs in CNY. ASSUMPTIONS, not published prices: replace with local quotes."""
 
-    #: Civil works, grid connection and transformer per new site.
-    site_fixed_cny: float = 600_000.0
-    #: One 120 kW DC charger with installation.
-    dc_charger_cny: float = 70_000.0
-    #: One high-power (>= 360 kW) connector share of a liquid-cooled charger with installation.
-    high_power_charger_cny: float = 220_000.0
-    #: One depot charger (overnight, ``depot_power_kw``).
-    depot_charger_cny: float = 40_000.0
+    site_fixed_cny: float = doc(
+        600_000.0, unit="CNY", help="civil works, grid connection and transformer per new site",
+        source="ASSUMPTION: replace with local quotes", low=0.0, high=1e9)
+    dc_charger_cny: float = doc(
+        70_000.0, unit="CNY", help="one 120 kW DC charger with installation",
+        source="ASSUMPTION: replace with local quotes", low=0.0, high=1e8)
+    high_power_charger_cny: float = doc(
+        220_000.0, unit="CNY", help="one high-power (>= 360 kW) connector's share of a liquid-cooled charger "
+                                    "with installation",
+        source="ASSUMPTION: replace with local quotes", low=0.0, high=1e8)
+    depot_charger_cny: float = doc(
+        40_000.0, unit="CNY", help="one depot charger (overnight, at depot_power_kw) with installation",
+        source="ASSUMPTION: replace with local quotes", low=0.0, high=1e8)
 
 
 @dataclass(frozen=True)
 class DemandAssumptions:
     """Peak-hour charging demand. ASSUMPTIONS documented here; a city replaces them with counts."""
 
-    #: Annual average daily traffic on an expressway, both directions (no public count: assumed).
-    expressway_aadt: float = 40_000.0
-    #: Share of daily traffic in the peak hour (typical design-hour factor 0.08-0.12).
-    peak_hour_factor: float = 0.10
-    #: Share of passing EVs that stop to fast-charge at a service area.
-    ev_stop_share: float = 0.10
-    #: Cars per resident (Shanwei's car ownership is below Guangdong's average: assumed).
-    cars_per_resident: float = 0.15
-    #: Fast-charging sessions per EV per day in a town without home charging for all (assumed).
-    town_sessions_per_ev_day: float = 0.10
-    #: EV share of the car stock (and of expressway traffic) in each stage year; the main job
-    #: (``planner/pipeline.py``) replaces the defaults with the fleet records' projection.
-    ev_share_by_year: dict[int, float] = field(default_factory=lambda: {2025: 0.08, 2030: 0.20})
+    expressway_aadt: float = doc(
+        40_000.0, unit="vehicles per day", help="annual average daily traffic on an expressway, both directions",
+        source="ASSUMPTION: no public count; replace with the operator's counts", low=0.0, high=500_000.0)
+    peak_hour_factor: float = doc(
+        0.10, unit="fraction", help="share of daily traffic in the design (peak) hour",
+        source="ASSUMPTION: typical design-hour factor 0.08-0.12", low=0.01, high=1.0)
+    ev_stop_share: float = doc(
+        0.10, unit="fraction", help="share of passing EVs that stop to fast-charge at a service area",
+        source="ASSUMPTION", low=0.0, high=1.0)
+    cars_per_resident: float = doc(
+        0.15, unit="cars per resident", help="car ownership of a town's residents",
+        source="ASSUMPTION: Shanwei's car ownership is below Guangdong's average", low=0.0, high=2.0)
+    town_sessions_per_ev_day: float = doc(
+        0.10, unit="sessions per EV per day", help="public fast-charging sessions per EV per day in a town "
+                                                   "without home charging for all",
+        source="ASSUMPTION", low=0.0, high=5.0)
+    ev_share_by_year: dict[int, float] = doc(  # noqa: RUF009 - doc() is a dataclasses.field with metadata
+        unit="fraction", help="EV share of the car stock (and of expressway traffic) from each year on; with "
+                              "fleet records the main job replaces it with the records' projection unless "
+                              "ev_share_from_records is false",
+        source="ASSUMPTION; the fleet records' projection when records are given (planner/pipeline.py)",
+        factory=lambda: {2025: 0.08, 2030: 0.20}, low=0.0, high=1.0)
+    ev_share_from_records: bool = doc(
+        True, unit="", help="with fleet records, replace ev_share_by_year by the records' projection of the EV share "
+                            "of the car stock (false: plan with ev_share_by_year as given)",
+        source="the fleet records are the city's own figures; a scenario of other EV shares sets this to false")
 
     def ev_share(self, year: int) -> float:
         """EV share for ``year``: the nearest year at or before it, else the earliest known."""

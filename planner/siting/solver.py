@@ -14,9 +14,9 @@ import sys
 import tempfile
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from time import perf_counter
 from typing import Literal, TypeAlias, get_args
@@ -113,10 +113,14 @@ class SolveResult:
 # --------------------------------------------------------------------------------------------------
 
 
-def solve_problem(prob: pulp.LpProblem, options: SolverOptions = SolverOptions()) -> SolveResult:
+def solve_problem(prob: pulp.LpProblem, options: SolverOptions = SolverOptions(),
+                  start: Mapping[str, float] | None = None) -> SolveResult:
     """Solve ``prob`` with the solver ``options`` name and report status, objective, bound and gap.
 
     Falls back to CBC (and says so in ``solver``) when HiGHS is asked for but highspy is missing.
+    ``start``: a starting solution, value by variable name (variables it leaves out start at 0), handed
+    to HiGHS as its first incumbent (``Highs.setSolution``) so that a solve stopped by the time limit
+    still has that plan at least; CBC gets it through PuLP's ``warmStart``.
 
     Parameters
     ----------
@@ -130,11 +134,23 @@ def solve_problem(prob: pulp.LpProblem, options: SolverOptions = SolverOptions()
     SolverError
         When the solver itself fails (crash, unreadable output).
     """
+    if start is not None:
+        for v in prob.variables():
+            value = start.get(v.name, 0.0)
+            value = round(value) if v.cat == pulp.LpInteger else value
+            low = -math.inf if v.lowBound is None else v.lowBound
+            up = math.inf if v.upBound is None else v.upBound
+            v.setInitialValue(min(max(value, low), up))  # a solver's value may stray past a bound by 1e-15
     if options.solver == "highs":
         if _highs_available():
-            return _solve_highs(prob, options)
-        return _solve_cbc(prob, options, label="cbc (fallback: highs unavailable)")
-    return _solve_cbc(prob, options, label="cbc")
+            return _solve_highs(prob, options, start is not None)
+        return _solve_cbc(prob, options, label="cbc (fallback: highs unavailable)", warm=start is not None)
+    return _solve_cbc(prob, options, label="cbc", warm=start is not None)
+
+
+def solution_values(prob: pulp.LpProblem) -> dict[str, float]:
+    """The values of ``prob``'s variables after a solve, by name (a ``start`` for another solve)."""
+    return {v.name: float(v.varValue) for v in prob.variables() if v.varValue is not None}
 
 
 def _highs_available() -> bool:
@@ -229,10 +245,28 @@ def _silence_highs_banner() -> None:
         _banner_shown = True
 
 
-def _solve_highs(prob: pulp.LpProblem, options: SolverOptions) -> SolveResult:
+def _highs_solver_class(warm: bool) -> type:
+    """PuLP's in-process HiGHS interface, which ignores ``warmStart``; with ``warm``, one that passes the
+    variables' initial values to ``Highs.setSolution`` before the run."""
+    if not warm:
+        return pulp.HiGHS
+    import numpy as np
+
+    class _WarmHiGHS(pulp.HiGHS):  # type: ignore[misc, valid-type]
+        def callSolver(self, lp: pulp.LpProblem) -> None:
+            cols = lp.variables()
+            index = np.array([v.index for v in cols], dtype=np.int32)
+            values = np.array([float(v.varValue or 0.0) for v in cols], dtype=np.float64)
+            lp.solverModel.setSolution(len(cols), index, values)
+            super().callSolver(lp)
+
+    return _WarmHiGHS
+
+
+def _solve_highs(prob: pulp.LpProblem, options: SolverOptions, warm: bool = False) -> SolveResult:
     import highspy
 
-    solver = pulp.HiGHS(
+    solver = _highs_solver_class(warm)(
         msg=options.msg,
         timeLimit=options.time_limit_s,
         gapRel=options.mip_gap,
@@ -250,6 +284,12 @@ def _solve_highs(prob: pulp.LpProblem, options: SolverOptions) -> SolveResult:
     except (pulp.PulpSolverError, RuntimeError) as exc:
         raise SolverError(f"HiGHS failed on problem {prob.name!r}: {exc}") from exc
     elapsed = perf_counter() - start
+    if warm and not _solution_matches(prob):
+        # HiGHS 1.16 can report the objective of a start improved in presolve's reduced space while
+        # handing back the start itself: the answer is not what it proved, so solve again without it.
+        left = None if options.time_limit_s is None else max(options.time_limit_s - elapsed, 0.1)
+        again = _solve_highs(prob, replace(options, time_limit_s=left), False)
+        return replace(again, solve_time_s=elapsed + again.solve_time_s)
     highs = prob.solverModel
     model_status = highs.getModelStatus()
     info = highs.getInfo()
@@ -280,10 +320,23 @@ def _solve_highs(prob: pulp.LpProblem, options: SolverOptions) -> SolveResult:
     return SolveResult(status, objective, bound, gap, f"highs {highs.version()}", elapsed)
 
 
+def _solution_matches(prob: pulp.LpProblem) -> bool:
+    """Whether the values PuLP read back give the objective HiGHS reports for its solution (1e-7 relative)."""
+    highs = prob.solverModel
+    info = highs.getInfo()
+    if info.primal_solution_status == 0:  # no solution: nothing to compare
+        return True
+    sense = -1.0 if prob.sense == pulp.LpMaximize else 1.0
+    constant = float(prob.objective.constant) if prob.objective is not None else 0.0
+    reported = sense * float(info.objective_function_value) + constant
+    got = float(pulp.value(prob.objective) or 0.0)
+    return abs(reported - got) <= 1e-7 * max(1.0, abs(got))
+
+
 _CBC_BOUND = re.compile(r"^(?:Lower|Upper) bound:\s*(\S+)", re.MULTILINE)
 
 
-def _solve_cbc(prob: pulp.LpProblem, options: SolverOptions, *, label: str) -> SolveResult:
+def _solve_cbc(prob: pulp.LpProblem, options: SolverOptions, *, label: str, warm: bool = False) -> SolveResult:
     with tempfile.TemporaryDirectory(prefix="evplan-cbc-") as tmp:
         log_path = Path(tmp) / "cbc.log"
         with warnings.catch_warnings():
@@ -295,6 +348,7 @@ def _solve_cbc(prob: pulp.LpProblem, options: SolverOptions, *, label: str) -> S
                 gapRel=options.mip_gap,
                 threads=options.threads,
                 logPath=str(log_path),
+                warmStart=warm,
                 # Seed 0 keeps CBC's own fixed seeds (CBC reads "randomSeed 0" as "use the clock").
                 options=[f"randomSeed {options.random_seed}", f"randomCbcSeed {options.random_seed}"]
                 if options.random_seed

@@ -1,7 +1,9 @@
-"""A sweep's grid: each scenario option a list of values (``planner.siting.scenario.OPTIONS``), and its points.
+"""A sweep's grid: each scenario value a list (a flat option of ``planner.siting.scenario.OPTIONS`` by name, or
+an assumption by its path, ``demand.ev_stop_share``), and its points.
 
-The points are the product of the lists over a base scenario, each normalised (every option filled in,
-checked), so that the same choice is the same point; ``point_key`` adds the input files' stamps.
+The points are the product of the lists over a base scenario, each normalised (every value filled in,
+checked, assumptions nested in their sections as ``options_of`` gives them), so that the same choice is the
+same point; ``point_key`` adds the input files' stamps.
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ from typing import Any
 
 from planner.errors import ScenarioError
 from planner.siting.scenario import (
-    OPTION_BY_NAME,
-    OPTIONS,
-    OptionValue,
+    Assumption,
     OptionValues,
     Spelling,
     check_options,
+    merge_values,
     options_of,
     scenario_from_options,
+    setting,
+    settings,
 )
 
 #: Most points a sweep may have unless the caller allows more (the service's bound is a setting).
@@ -32,8 +35,16 @@ MAX_POINTS = 256
 #: whose items themselves are comma-separated: ``--stage-years 2025,2030/2025,2030,2035``.
 SEQUENCE_SEPARATOR = "/"
 
-#: A grid: option name -> the values to try, in the order of ``OPTIONS``.
-Grid = dict[str, list[OptionValue]]
+#: Separates the tables of a table-valued assumption in a list on the command line, whose entries are
+#: comma-separated: ``--demand.ev-share-by-year 2025:0.08,2030:0.2;2025:0.1,2030:0.3``.
+TABLE_SEPARATOR = ";"
+
+#: A grid: option name or assumption path -> the values to try, in the order of ``settings()``.
+Grid = dict[str, list[Any]]
+
+
+def _name(s: object) -> str:
+    return s.path if isinstance(s, Assumption) else s.name  # type: ignore[attr-defined]
 
 
 class GridError(ScenarioError):
@@ -42,17 +53,27 @@ class GridError(ScenarioError):
 
 def is_sequence_option(name: str) -> bool:
     """Whether one value of this option is itself a list (its grid values are separated by ``/`` on the CLI)."""
-    return OPTION_BY_NAME[name].kind in ("years", "kinds")
+    return list_separator(name) == SEQUENCE_SEPARATOR
+
+
+def list_separator(name: str) -> str:
+    """What separates the values of ``name`` in a list on the command line: ``/`` between sequences (stage years,
+    candidate kinds), ``;`` between tables (``ev_share_by_year``), else ``,``."""
+    s = setting(name)
+    if isinstance(s, Assumption):
+        return {"table": TABLE_SEPARATOR, "list": SEQUENCE_SEPARATOR}.get(s.type.kind, ",")
+    return SEQUENCE_SEPARATOR if s is not None and s.kind in ("years", "kinds") else ","
 
 
 def grid_from_text(texts: Mapping[str, str], spelling: Spelling = "cli") -> Grid:
-    """The grid of command-line texts: ``{"budget_cny": "60e6,80e6"}`` -> ``{"budget_cny": [6e7, 8e7]}``."""
+    """The grid of command-line texts: ``{"budget_cny": "60e6,80e6"}`` -> ``{"budget_cny": [6e7, 8e7]}``;
+    assumptions by path: ``{"demand.ev_stop_share": "0.1,0.2"}``."""
     grid: dict[str, list[object]] = {}
     for name, text in texts.items():
-        opt = OPTION_BY_NAME.get(name)
+        opt = setting(name)
         if opt is None:
             raise GridError(f"unknown scenario option {name!r}", option=name)
-        parts = text.split(SEQUENCE_SEPARATOR if is_sequence_option(name) else ",")
+        parts = text.split(list_separator(name))
         if not any(p.strip() for p in parts):
             raise GridError(f"{opt.label(spelling)}: at least one value is required", option=opt.label(spelling))
         grid[name] = [opt.from_text(p, spelling) for p in parts if p.strip()]
@@ -60,28 +81,29 @@ def grid_from_text(texts: Mapping[str, str], spelling: Spelling = "cli") -> Grid
 
 
 def check_grid(grid: Mapping[str, Sequence[object]], spelling: Spelling = "python") -> Grid:
-    """Every value of every list checked against its option; repeats dropped, order kept, ``OPTIONS`` order."""
-    unknown = [k for k in grid if k not in OPTION_BY_NAME]
+    """Every value of every list checked against its option or assumption; repeats dropped, order kept, in the
+    order of ``settings()``."""
+    unknown = [k for k in grid if setting(k) is None]
     if unknown:
         label = unknown[0] if spelling == "python" else "--" + unknown[0].replace("_", "-")
         raise GridError(f"unknown scenario option {label!r}; expected one of "
-                        f"{[o.label(spelling) for o in OPTIONS]}", option=label)
+                        f"{[s.label(spelling) for s in settings()]}", option=label)
     out: Grid = {}
-    for opt in OPTIONS:
-        if opt.name not in grid:
+    for opt in settings():
+        if _name(opt) not in grid:
             continue
-        values = grid[opt.name]
+        values = grid[_name(opt)]
         if isinstance(values, str | bytes) or not isinstance(values, Sequence):
             raise GridError(f"{opt.label(spelling)}: expected a list of values, got {values!r}",
                             option=opt.label(spelling))
         if not values:
             raise GridError(f"{opt.label(spelling)}: at least one value is required", option=opt.label(spelling))
-        checked: list[OptionValue] = []
+        checked: list[Any] = []
         for value in values:
             v = opt.check(value, spelling)
             if v not in checked:
                 checked.append(v)
-        out[opt.name] = checked
+        out[_name(opt)] = checked
     return out
 
 
@@ -91,13 +113,14 @@ def grid_size(grid: Mapping[str, Sequence[object]]) -> int:
 
 
 def axes(grid: Mapping[str, Sequence[object]]) -> list[str]:
-    """The swept options: those with more than one value, in ``OPTIONS`` order."""
-    return [o.name for o in OPTIONS if len(grid.get(o.name, ())) > 1]
+    """The swept options and assumptions: those with more than one value, in the order of ``settings()``."""
+    return [_name(o) for o in settings() if len(grid.get(_name(o), ())) > 1]
 
 
 def grid_points(grid: Mapping[str, Sequence[object]], base: Mapping[str, object] | None = None, *,
                 max_points: int = MAX_POINTS, spelling: Spelling = "python") -> list[OptionValues]:
-    """The grid's points over ``base``: each a full, checked option set (``options_of`` a ``Scenario``).
+    """The grid's points over ``base``: each a full, checked scenario (``options_of`` a ``Scenario``, assumptions
+    nested in their sections).
 
     Raises ``GridError`` when the grid has more than ``max_points`` points, and ``ScenarioError`` naming
     the option when a combination is invalid (e.g. a town-coverage year that is not a stage year).
@@ -105,14 +128,15 @@ def grid_points(grid: Mapping[str, Sequence[object]], base: Mapping[str, object]
     checked = check_grid(grid, spelling)
     size = grid_size(checked)
     if size > max_points:
-        shape = " x ".join(f"{len(v)} {OPTION_BY_NAME[k].label(spelling)}" for k, v in checked.items() if len(v) > 1)
+        shape = " x ".join(f"{len(v)} {setting(k).label(spelling)}" for k, v in checked.items()  # type: ignore[union-attr]
+                           if len(v) > 1)
         raise GridError(f"the grid has {size} points ({shape}); at most {max_points} are allowed")
     base_values = check_options(dict(base or {}), spelling)
     names = list(checked)
     points: list[OptionValues] = []
     seen: set[str] = set()
     for combo in product(*(checked[n] for n in names)):
-        values = {**base_values, **dict(zip(names, combo, strict=True))}
+        values = merge_values(base_values, dict(zip(names, combo, strict=True)))
         full = options_of(scenario_from_options(values, spelling=spelling))
         identity = canonical_json(full)
         if identity not in seen:  # e.g. two town-coverage years that both mean "none" here

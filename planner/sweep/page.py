@@ -11,8 +11,8 @@ import math
 from html import escape
 from typing import Any
 
-from planner.siting.scenario import OPTION_BY_NAME
-from planner.sweep.table import curves, stage_years, value_text, x_order
+from planner.siting.scenario import setting
+from planner.sweep.table import curves, scenario_value, stage_years, value_text, x_order
 
 COLOURS = ("#1c7ed6", "#e8590c", "#2f9e44", "#7048e8", "#c2255c", "#0c8599", "#f08c00", "#5c940d")
 #: Figures drawn against each swept option: (row field, label, divisor, unit shown).
@@ -84,10 +84,10 @@ def _chart(rows: list[dict[str, Any]], x: str, swept: list[str], metric: tuple[s
     import json
 
     field, label, divisor, unit = metric
-    opt = OPTION_BY_NAME.get(x)
+    opt = setting(x)
     x_unit = f" ({opt.unit})" if opt is not None and opt.unit else ""
     px0, px1, py0, py1 = LEFT + 14, W - RIGHT - 14, H - BOTTOM, TOP
-    xs = _x_positions([r["scenario"].get(x) for r in rows], px0, px1)
+    xs = _x_positions([scenario_value(r, x) for r in rows], px0, px1)
     values = [r[field] / divisor for r in rows if r["status"] == "succeeded" and r.get(field) is not None]
     lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
     pad = (hi - lo) * 0.08 or max(abs(hi) * 0.05, 1.0)
@@ -118,11 +118,11 @@ def _chart(rows: list[dict[str, Any]], x: str, swept: list[str], metric: tuple[s
         colour = COLOURS[i % len(COLOURS)]
         done = [r for r in curve.rows if r["status"] == "succeeded" and r.get(field) is not None]
         if len(done) > 1:
-            path = " ".join(f"{xs[json.dumps(r['scenario'].get(x))]:.1f},{ypos(r[field] / divisor):.1f}" for r in done)
+            path = " ".join(f"{xs[json.dumps(scenario_value(r, x))]:.1f},{ypos(r[field] / divisor):.1f}" for r in done)
             parts.append(f'<polyline points="{path}" class="curve" stroke="{colour}" data-curve="{i}"/>')
         for r in curve.rows:
-            px = xs[json.dumps(r["scenario"].get(x))]
-            tip = f"{curve.label}; {x} = {_x_label(x, r['scenario'].get(x))}: "
+            px = xs[json.dumps(scenario_value(r, x))]
+            tip = f"{curve.label}; {x} = {_x_label(x, scenario_value(r, x))}: "
             common = (f'data-key="{escape(r["key"])}" data-curve="{i}" data-status="{escape(r["status"])}" '
                       f'data-optimal="{str(bool(r.get("optimal"))).lower()}"')
             if r["status"] != "succeeded" or r.get(field) is None:
@@ -157,7 +157,7 @@ def _table(rows: list[dict[str, Any]], swept: list[str]) -> str:
             href = ""
         key = f'<a href="{escape(href)}">{escape(r["key"])}</a>' if href else escape(r["key"])
         cells = [key,
-                 *(escape(_x_label(a, r["scenario"].get(a))) for a in swept), escape(r["status"])]
+                 *(escape(_x_label(a, scenario_value(r, a))) for a in swept), escape(r["status"])]
         cells += [("" if (r.get("stages") or {}).get(y, {}).get("capex_cny") is None
                    else f'{r["stages"][y]["capex_cny"] / 1e6:,.2f}') for y in years]
         cells += ["" if r.get(k) is None else f"{r[k]:,}" for k in ("chargers", "sites", "people_covered",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from planner.siting.scenario import OPTION_BY_NAME, OPTIONS
+from planner.siting.scenario import Assumption, flatten_values, setting, settings
 from planner.sweep.run import STAGE_FIGURES
 
 if TYPE_CHECKING:
@@ -30,11 +30,25 @@ def stage_years(rows: Iterable[Mapping[str, Any]]) -> list[str]:
     return sorted({y for r in rows for y in (r.get("stages") or {})}, key=int)
 
 
+def scenario_columns() -> list[str]:
+    """The scenario's columns: every flat option by name, then every assumption by path (``demand.ev_stop_share``)."""
+    return [s.path if isinstance(s, Assumption) else s.name for s in settings()]
+
+
+def scenario_value(row: Mapping[str, Any], name: str) -> Any:
+    """The value of option ``name`` or assumption path ``demand.ev_stop_share`` in a row's (nested) scenario."""
+    scenario = row["scenario"]
+    if name in scenario:
+        return scenario[name]
+    return flatten_values(scenario).get(name)
+
+
 def csv_columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The CSV's columns: key, status, every scenario option, per-stage figures, final-stage figures, the rest."""
+    """The CSV's columns: key, status, every scenario option and assumption, per-stage figures, final-stage
+    figures, the rest."""
     per_stage = [f"{fig}_{year}" for year in stage_years(rows) for fig in ("capex_cny", "chargers", "sites",
                                                                              "people_covered", "trips_covered")]
-    return ["key", "status", *(o.name for o in OPTIONS), *per_stage, *FINAL_COLUMNS, *TAIL_COLUMNS]
+    return ["key", "status", *scenario_columns(), *per_stage, *FINAL_COLUMNS, *TAIL_COLUMNS]
 
 
 def _cell(value: object) -> object:
@@ -46,15 +60,17 @@ def _cell(value: object) -> object:
 
 
 def csv_text(rows: Sequence[Mapping[str, Any]]) -> str:
-    """``sweep.csv``: one row per point; scenario options as on the command line ("none", "2025,2030")."""
+    """``sweep.csv``: one row per point; scenario values as on the command line ("none", "2025,2030",
+    "2025:0.08,2030:0.2")."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     columns = csv_columns(rows)
     writer.writerow(columns)
     for row in rows:
         flat: dict[str, object] = {k: row.get(k) for k in ("key", "status", *FINAL_COLUMNS, *TAIL_COLUMNS)}
-        for opt in OPTIONS:
-            flat[opt.name] = opt.to_text(_as_option(opt.name, row["scenario"].get(opt.name)))
+        values = flatten_values(row["scenario"])
+        for name in scenario_columns():
+            flat[name] = setting(name).to_text(_as_option(name, values.get(name)))  # type: ignore[union-attr]
         for year, figures in (row.get("stages") or {}).items():
             for fig, value in figures.items():
                 flat[f"{fig}_{year}"] = value
@@ -63,7 +79,7 @@ def csv_text(rows: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _as_option(name: str, value: object) -> Any:
-    return tuple(value) if isinstance(value, list) else value
+    return tuple(value) if isinstance(value, list) and not isinstance(setting(name), Assumption) else value
 
 
 def write_sweep_files(result: SweepResult, out: Path) -> tuple[Path, ...]:
@@ -100,7 +116,7 @@ def value_text(name: str, value: object) -> str:
     """An option value as the command line writes it ("none", "2025,2030", "6e+07" -> "60,000,000")."""
     if isinstance(value, float) and value.is_integer() and abs(value) >= 1e4:
         return f"{value:,.0f}"
-    opt = OPTION_BY_NAME.get(name)
+    opt = setting(name)
     return opt.to_text(_as_option(name, value)) if opt else str(value)
 
 
@@ -118,13 +134,13 @@ def curves(rows: Sequence[Mapping[str, Any]], x: str, swept: Sequence[str]) -> l
     others = [a for a in swept if a != x]
     groups: dict[str, Curve] = {}
     for row in rows:
-        fixed = {a: row["scenario"].get(a) for a in others}
+        fixed = {a: scenario_value(row, a) for a in others}
         ident = json.dumps(fixed, sort_keys=True)
         if ident not in groups:
             groups[ident] = Curve(x=x, fixed=fixed, rows=[])
         groups[ident].rows.append(dict(row))
     for curve in groups.values():
-        curve.rows.sort(key=lambda r: x_order(r["scenario"].get(x)))
+        curve.rows.sort(key=lambda r: x_order(scenario_value(r, x)))
     return sorted(groups.values(), key=lambda c: [x_order(v) for v in c.fixed.values()])
 
 
@@ -135,5 +151,5 @@ def decreases(curve: Curve, metric: str) -> list[tuple[Any, Any]]:
         va = a.get(metric) if a["status"] == "succeeded" else 0
         vb = b.get(metric) if b["status"] == "succeeded" else 0
         if (vb or 0) < (va or 0):
-            out.append((a["scenario"].get(curve.x), b["scenario"].get(curve.x)))
+            out.append((scenario_value(a, curve.x), scenario_value(b, curve.x)))
     return out

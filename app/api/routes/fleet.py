@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from app import fleet_records
+from app import derived, fleet_records
 from app.api.deps import FleetDep, StateDep, WriteKey
 from app.schemas import problem_responses
 from app.uploads import receive_upload
-from planner import config
-from planner import fleet as planner_fleet
 
 router = APIRouter(prefix="/fleet", tags=["fleet"])
 
@@ -57,12 +54,15 @@ INGEST_EXAMPLE = {
     "reports read the stored records instead of the shipped ones. Needs `X-API-Key`.",
     openapi_extra=UPLOAD_BODY,
     responses={200: {"content": {"application/json": {"example": INGEST_EXAMPLE}}},
-               **problem_responses(400, 401, 403, 413, 415, 422)},
+               **problem_responses(400, 401, 403, 413, 415, 422),
+               408: {**problem_responses(408)[408],
+                     "description": "The body did not arrive within EVPLAN_UPLOAD_RECEIVE_TIME_LIMIT_S."}},
 )
 async def upload_records(request: Request, state: StateDep, _: WriteKey) -> dict[str, Any]:
     settings = state.settings
     saved = await receive_upload(request, directory=settings.upload_dir, max_bytes=settings.max_upload_bytes,
-                                 max_decompressed_bytes=settings.max_decompressed_bytes)
+                                 max_decompressed_bytes=settings.max_decompressed_bytes,
+                                 time_limit_s=settings.upload_receive_time_limit_s)
     return await run_in_threadpool(fleet_records.ingest_upload, state, saved)
 
 
@@ -85,8 +85,7 @@ def indicators(
     county: Annotated[str | None, Query(pattern=r"^\d{6}$", description="6-digit county code, e.g. 441521.",
                                         examples=["441521"])] = None,
 ) -> dict[str, Any]:
-    result = state.derived.get(records, ("indicators", year, county), lambda: planner_fleet.indicators(
-        records.vehicles, records.activity, year=year, county=county).to_dict())
+    result = state.derived.get(records, *derived.indicators_figure(year, county))
     return {**result, "records_source": state.fleet_source}
 
 
@@ -103,7 +102,4 @@ def targets(
     year: Annotated[int | None, Query(ge=1990, le=2100,
                                       description="Assessment year; default: the latest year in the records.")] = None,
 ) -> list[dict[str, Any]]:
-    target_set = planner_fleet.targets_for(state.settings.fleet_dir, default=config.TARGETS_FILE)
-    stamp = Path(target_set.path).stat().st_mtime_ns  # an edited targets file is assessed anew
-    return state.derived.get(records, ("targets", year, target_set.path, stamp), lambda: [
-        a.to_dict() for a in planner_fleet.assess_targets(records, year=year, targets=target_set)])
+    return state.derived.get(records, *derived.targets_figure(state.settings.fleet_dir, year))
