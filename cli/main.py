@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="existing chargers (CSV, OSM or a directory of CSVs), added to the shipped file for the "
                         "shipped network and the extract's own charging stations; 'none' drops the shipped file "
                         "(repeat the flag for several files)")
+    p.add_argument("--traffic-counts", type=Path, default=None, metavar="FILE",
+                   help="traffic counts per road segment and direction (CSV: road_ref, lon, lat, direction, aadt, "
+                        "class shares; data/traffic/README.md): the routed O-D flows are calibrated to them")
+    p.add_argument("--od-table", type=Path, default=None, metavar="FILE",
+                   help="origin-destination trips per day by class (CSV; data/traffic/README.md), used instead of "
+                        "the gravity model")
     add_scenario_file_flag(p, "the flags below override it")
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
     p.add_argument("--quiet", action="store_true", help="no progress messages on stderr")

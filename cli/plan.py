@@ -40,12 +40,14 @@ def run_plan_command(args: argparse.Namespace) -> int:
         done = run_main_job(args.osm, fleet_dir, scenario, args.out,
                             default_targets=config.TARGETS_FILE, boundary=args.boundary,
                             bbox=args.bbox, existing_files=files, shipped_existing=len(files) == len(given),
+                            traffic_counts=args.traffic_counts, od_table=args.od_table,
                             progress=silent if args.quiet else stderr_progress())
     except EvplanError as exc:  # in the flags' spelling: "raise --time-limit-s", not "time_limit_s"
         print(f"evplan: error: {spell_options(str(exc), 'cli')}", file=sys.stderr)
         return 2
     if not args.quiet:
         _report_existing(done.summary["existing_chargers"])
+        _report_traffic(done.summary.get("traffic") or {})
     for depot in done.result.unsited_depots:
         print(f"evplan: warning: depot {depot.name} ({depot.depot_id}) not sited: {depot.reason}", file=sys.stderr)
     if done.result.unsited_depots and not any(s.candidate.kind == "depot" for s in done.result.sites):
@@ -76,3 +78,17 @@ def _report_existing(report: dict) -> None:
               file=sys.stderr)
     for q in report["quarantined"]:
         print(f"evplan: warning: existing charger record not used: {q}", file=sys.stderr)
+
+
+def _report_traffic(report: dict) -> None:
+    """How the corridor traffic was made, on stderr: basis, calibration fit, each quarantined row."""
+    if not report:
+        return
+    line = f"evplan: corridor traffic: {report['basis']}, {report['flows']} routed flows"
+    cal = report.get("calibration")
+    if cal:
+        line += (f"; calibrated to {cal['counts']} count(s), largest error {100 * cal['max_relative_error']:.1f} %"
+                 + ("" if cal["converged"] else " (did not converge)"))
+    print(line, file=sys.stderr)
+    for q in report.get("quarantined", []):
+        print(f"evplan: warning: traffic record not used: {q}", file=sys.stderr)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from planner.errors import StorageError
+from planner.errors import ScenarioError, StorageError
 from planner.progress import ProgressCallback, StepTimer, nested, silent
 
 if TYPE_CHECKING:
@@ -67,6 +67,8 @@ def plan_from_files(
     existing: Mapping[str, ExistingCapacity] | None = None,
     existing_files: Sequence[Path | str] = (),
     shipped_existing: bool = True,
+    traffic_counts: Path | str | None = None,
+    od_table: Path | str | None = None,
     progress: ProgressCallback = silent,
 ) -> PlanOutputs:
     """Run the planning model on an OSM extract and a fleet-records directory; write nothing.
@@ -81,6 +83,12 @@ def plan_from_files(
     shipped for the shipped network (unless ``shipped_existing`` is False), the extract's own
     ``amenity=charging_station`` elements and ``existing_files``; ``summary["existing_chargers"]`` reports
     what was read, attached and left unmatched, and ``summary["clause_22"]`` what each side has today.
+
+    Demand (``planner.demand``): the towns carry census populations where the network has a census table
+    (the shipped one for the shipped network; else the OSM tags); with fleet records, each town's public
+    fast-charging demand is its county's EVs spread by population; corridor sites get the stopping EVs of
+    routed O-D flows (``scenario.traffic.corridor_demand``: gravity model, or ``od_table``, calibrated to
+    ``traffic_counts``). ``summary["population"]``, ``["town_demand"]`` and ``["traffic"]`` say how.
     """
     from planner import fleet
     from planner import network as net
@@ -92,7 +100,7 @@ def plan_from_files(
     )
     from planner.siting.scenario import options_of
 
-    timer = StepTimer(total=3, callback=progress)
+    timer = StepTimer(total=4, callback=progress)
     with timer.step("load road network"):
         network = net.load_network(osm_path, boundary=boundary, bbox=bbox)
         read, read_from = existing_charger_records(osm_path, existing_files, shipped=shipped_existing)
@@ -106,10 +114,14 @@ def plan_from_files(
             if scenario.demand.ev_share_from_records:
                 scenario = with_ev_shares(scenario, fleet.ev_car_share_projection(records, years=scenario.stage_years))
             depots = depot_sites(fleet.depot_energy_demand(records, year=scenario.stage_years[0]))
+    with timer.step("demand: census towns, town charging, corridor traffic"):
+        demand = plan_demand(network, osm_path, scenario, records, traffic_counts=traffic_counts, od_table=od_table)
     with timer.step("site and size chargers"):
         result = plan_sites(network, scenario=scenario, depots=depots, existing=existing or {},
-                            existing_chargers=read.chargers, progress=nested(progress, 2 / 3, 1.0))
+                            existing_chargers=read.chargers, towns=demand.towns, demand=demand.points,
+                            flows=demand.flows, progress=nested(progress, 3 / 4, 1.0))
     summary = result.summary()
+    summary.update(demand.report)
     summary["existing_chargers"] = existing_report(read, read_from, result.attached)
     _clause_22_today(summary, result, network)
     summary["ev_share_assumed_by_year"] = {str(k): v for k, v in scenario.demand.ev_share_by_year.items()}
@@ -144,6 +156,8 @@ def run_main_job(
     existing: Mapping[str, ExistingCapacity] | None = None,
     existing_files: Sequence[Path | str] = (),
     shipped_existing: bool = True,
+    traffic_counts: Path | str | None = None,
+    od_table: Path | str | None = None,
     progress: ProgressCallback = silent,
 ) -> PlanOutputs:
     """``plan_from_files``, then write every output file (``OUTPUT_FILES``) to ``out_dir``.
@@ -164,7 +178,7 @@ def run_main_job(
         targets = fleet.load_target_set(default_targets)
     done = plan_from_files(osm_path, fleet_dir, scenario, boundary=boundary, bbox=bbox, records=records,
                            existing=existing, existing_files=existing_files, shipped_existing=shipped_existing,
-                           progress=progress)
+                           traffic_counts=traffic_counts, od_table=od_table, progress=progress)
     return _storage_errors(out, lambda: _write_outputs(done, out, targets))
 
 
@@ -200,6 +214,68 @@ def _write_outputs(done: PlanOutputs, out: Path, targets: TargetSet | None) -> P
             files += fleet.write_report(done.records, out_dir=out, targets=targets, series=done.series,
                                         plan_summary=done.summary)
     return replace(done, files=tuple(Path(f) for f in files))
+
+
+@dataclass(frozen=True)
+class PlanDemand:
+    """The plan's demand inputs and how they were made (JSON-ready, for ``summary.json``)."""
+
+    towns: list[Any]
+    #: Town demand points from the fleet records (None: the towns' default from population).
+    points: list[Any] | None
+    #: Routed O-D flows for the corridor sites (None: the uniform expressway assumption).
+    flows: tuple[Any, ...] | None
+    report: dict[str, Any]
+
+
+def plan_demand(network: RoadNetwork, osm_path: Path | str, scenario: Scenario, records: FleetRecords | None, *,
+                traffic_counts: Path | str | None = None, od_table: Path | str | None = None) -> PlanDemand:
+    """Census towns, town demand from the records, and routed (optionally calibrated) corridor flows."""
+    from planner import demand as dm
+    from planner.demand import counts
+
+    pop = dm.town_populations(network, dm.census_for(osm_path))
+    towns = pop.towns
+    report: dict[str, Any] = {"population": pop.report()}
+    points = None
+    if records is not None:
+        shares = None if scenario.demand.ev_share_from_records else dict(scenario.demand.ev_share_by_year)
+        td = dm.town_demand_from_records(towns, records, stage_years=scenario.stage_years,
+                                         peak_hour_factor=scenario.demand.peak_hour_factor,
+                                         assumptions=scenario.town_demand, car_share_by_year=shares)
+        points = td.demand_points()
+        report["town_demand"] = td.report()
+    else:
+        report["town_demand"] = {"source": "population x scenario.demand.cars_per_resident (no fleet records)"}
+    if scenario.traffic.corridor_demand != "flows":
+        if traffic_counts is not None or od_table is not None:
+            raise ScenarioError("traffic counts or an O-D table were given, but traffic.corridor_demand is "
+                                "'uniform': set it to 'flows' to use them")
+        report["traffic"] = {"basis": "uniform expressway assumption", "flows": 0}
+        return PlanDemand(towns, points, None, report)
+    fm = dm.traffic_flows(network, scenario.traffic, towns=towns)
+    quarantined: list[str] = []
+    if od_table is not None:
+        od = counts.read_od_csv(od_table, fm.zones)
+        quarantined += [q.describe() for q in od.quarantined]
+        fm = dm.traffic_flows(network, scenario.traffic, towns=towns, od=od.od)
+    flows = fm.flows
+    traffic: dict[str, Any] = {"basis": fm.basis, "gateways": [g.gateway_id for g in fm.gateways],
+                               "zones": len(fm.zones)}
+    if traffic_counts is not None:
+        read = counts.read_counts_csv(traffic_counts)
+        matched = counts.match_counts(network, read.counts)
+        quarantined += [q.describe() for q in (*read.quarantined, *matched.quarantined)]
+        cal = counts.calibrate(flows, matched.counts)
+        flows = cal.flows
+        traffic["basis"] = f"{fm.basis}, calibrated to counts"
+        traffic["calibration"] = {"counts": len(cal.fits), "max_relative_error": round(cal.max_relative_error, 5),
+                                  "converged": cal.converged, "iterations": cal.iterations,
+                                  "unmet_counts": len(cal.unmet)}
+    traffic["flows"] = len(flows)
+    traffic["quarantined"] = quarantined
+    report["traffic"] = traffic
+    return PlanDemand(towns, points, tuple(flows), report)
 
 
 def depot_sites(demand: Iterable[DepotDemand]) -> list[Depot]:

@@ -28,9 +28,14 @@ def doc(default: Any = None, *, unit: str, help: str, source: str, factory: Any 
 class TrafficAssumptions:
     """How origin-destination traffic becomes peak-hour charging arrivals on the corridors."""
 
+    corridor_demand: str = doc(
+        "flows", unit="", choices=("flows", "uniform"),
+        help="how corridor sites get their stopping traffic: routed O-D flows (gravity model, or a bureau's O-D "
+             "table, calibrated to its counts) or the uniform expressway assumption of [demand]",
+        source="choice of the planner (issue: demand from traffic, not one AADT for every expressway)")
     #: Which day the chargers are sized for.
     design_day: str = doc("ordinary", unit="", help="day the corridor chargers are sized for: ordinary or holiday",
-                          source="choice of the planner")
+                          source="choice of the planner", choices=("ordinary", "holiday"))
     holiday_traffic_factor: float = doc(
         1.6, unit="x AADT", help="daily expressway traffic on a toll-free holiday peak day against the annual average",
         source="ASSUMPTION: toll-free holiday peaks on Guangdong expressways run well above the annual average; "

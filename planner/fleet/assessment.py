@@ -337,6 +337,8 @@ class _Context:
     calibration: Calibration
     cutoff: Cutoff
     records: FleetRecords
+    #: class -> its non-NE vehicles in service at the cut-off (filled by ``_non_ne_in_stock``).
+    non_ne_stock: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def assess_targets(records: FleetRecords, *, targets: Sequence[Target] | TargetSet, year: int | None = None,
@@ -528,13 +530,17 @@ def _goal(target: Target, fmt: Callable[[float | None], str]) -> str:
 
 
 def _non_ne_in_stock(ctx: _Context, vclass: str, area: str | None) -> pd.DataFrame:
-    v = ctx.records.vehicles
-    d = ctx.cutoff.date
-    m = ((v["vehicle_class"] == vclass) & (v["registered_on"] <= d) & ~(v["deregistered_on"] <= d)
-         & ~v["powertrain"].isin(NE_POWERTRAINS))
+    """Non-NE vehicles of ``vclass`` in service at the cut-off, in ``area`` (found once per class)."""
+    left = ctx.non_ne_stock.get(vclass)
+    if left is None:
+        v = ctx.records.vehicles
+        d = ctx.cutoff.date
+        m = ((v["vehicle_class"] == vclass) & (v["registered_on"] <= d) & ~(v["deregistered_on"] <= d)
+             & ~v["powertrain"].isin(NE_POWERTRAINS))
+        left = ctx.non_ne_stock[vclass] = v[m.to_numpy(dtype=bool)]
     if area is not None:
-        m &= v["county_code"].astype(str) == area
-    return v[m.to_numpy(dtype=bool)]
+        return left[(left["county_code"].astype(str) == area).to_numpy(dtype=bool)]
+    return left
 
 
 def _share_gap(ctx: _Context, target: Target, area: str | None, latest: Count, projection: Projection) -> Gap:

@@ -28,6 +28,7 @@ from planner.fleet.turnover import (
     SHARE_INDICATORS,
     Cutoff,
     Outlook,
+    coded_vehicles,
     project,
     records_at,
 )
@@ -200,9 +201,10 @@ def run_hindcast(records: FleetRecords, *, series: FleetSeries | None = None) ->
     years = [y for y in series.years if y <= last]
     observed = _observed(series)
     errors: list[HindcastError] = []
+    coded = coded_vehicles(records)  # cut and projected from every origin: code the text columns once
     for origin in years[1:-1] if len(years) > 2 else []:
         at = Cutoff.at(pd.Timestamp(year=origin, month=12, day=31))
-        past = records_at(records, at)
+        past = records_at(coded, at)
         later = [y for y in years if y > origin]
         outlook = project(past, years=later, cutoff=at)
         errors += _errors(outlook, observed, origin, later)

@@ -114,9 +114,14 @@ def fit_survival(vehicles: pd.DataFrame, *, cutoff: pd.Timestamp, records_start:
     exit_at = np.where(event_all, dereg, cut)
     entry_all = (np.maximum(reg, first) - reg) / day / _DAYS_PER_YEAR
     age_all = (exit_at - reg) / day / _DAYS_PER_YEAR
-    classes = vehicles["vehicle_class"].astype(str).to_numpy()
-    for vclass in sorted(set(classes[known].tolist())):
-        m = known & (classes == vclass)
+    col = vehicles["vehicle_class"]
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        class_codes, class_names = col.cat.codes.to_numpy(), col.cat.categories
+    else:
+        class_codes, class_names = pd.factorize(col.astype(str))
+    present = np.unique(class_codes[known])
+    for vclass, code in sorted((str(class_names[c]), c) for c in present.tolist() if c >= 0):
+        m = known & (class_codes == code)
         cap = caps.get(vclass)
         entry = entry_all[m]
         age_out = np.maximum(age_all[m], entry + 1.0 / 365.25)

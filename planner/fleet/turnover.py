@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -82,6 +83,22 @@ class Cutoff:
     def to_dict(self) -> dict[str, str]:
         return {"date": self.date.date().isoformat(), "flow_start": self.flow_start.date().isoformat(),
                 "flow_end": self.flow_end.date().isoformat()}
+
+
+#: The vehicle columns the projection reads.
+PROJECTION_COLUMNS = ("vehicle_class", "powertrain", "county_code", "registered_on", "deregistered_on")
+
+
+def coded_vehicles(records: FleetRecords) -> FleetRecords:
+    """The records with only the vehicle columns ``project`` reads, the text ones as categoricals.
+
+    For projecting the same records from many cut-offs (the hindcast): cutting them with ``records_at``
+    then copies integer codes instead of text, and the projection gives the same figures.
+    """
+    v = records.vehicles
+    lean = pd.DataFrame({c: (pd.Categorical(v[c].astype(str)) if c in PROJECTION_COLUMNS[:3] else v[c])
+                         for c in PROJECTION_COLUMNS})
+    return replace(records, vehicles=lean)
 
 
 def records_at(records: FleetRecords, cutoff: Cutoff) -> FleetRecords:
@@ -212,41 +229,52 @@ def project(records: FleetRecords, *, years: Iterable[int], cutoff: Cutoff | Non
     if survival is None:
         survival = fit_survival(vehicles, cutoff=cutoff.date, records_start=start)
     years = tuple(sorted({int(y) for y in years if cutoff.years_to(int(y)) > 0 or int(y) > cutoff.date.year}))
-    counties = tuple(sorted(str(c) for c in vehicles["county_code"].astype(str).unique()))
+    all_cls, all_cls_names = _codes(vehicles["vehicle_class"])
+    all_pt, all_pt_names = _codes(vehicles["powertrain"])
+    all_county, all_county_names = _codes(vehicles["county_code"])
+    counties = tuple(sorted(str(c) for c in all_county_names[np.unique(all_county[all_county >= 0])]))
     areas: tuple[str | None, ...] = (None, *counties)
+    # the text columns are coded once for the whole frame (above); the stock and the window are index subsets
     stock_mask = (vehicles["registered_on"] <= cutoff.date) & ~(vehicles["deregistered_on"] <= cutoff.date)
-    stock = vehicles[stock_mask.to_numpy(dtype=bool)]
-    age_now = ((cutoff.date - stock["registered_on"]).dt.days.to_numpy(dtype=float)) / _DAYS_PER_YEAR
-    cls = _text(stock["vehicle_class"])
-    pt = _text(stock["powertrain"])
-    county = _text(stock["county_code"])
-    window = vehicles[((vehicles["registered_on"] >= cutoff.flow_start)
-                       & (vehicles["registered_on"] <= cutoff.flow_end)).to_numpy(dtype=bool)]
-    w_cls = _text(window["vehicle_class"])
-    w_pt = _text(window["powertrain"])
-    w_county = _text(window["county_code"])
+    stock_rows = np.flatnonzero(stock_mask.to_numpy(dtype=bool))
+    reg_stock = vehicles["registered_on"].iloc[stock_rows]
+    age_days = (cutoff.date - reg_stock).dt.days.to_numpy()
+    window_rows = np.flatnonzero(((vehicles["registered_on"] >= cutoff.flow_start)
+                                  & (vehicles["registered_on"] <= cutoff.flow_end)).to_numpy(dtype=bool))
+    w_cls_codes, w_county_codes = all_cls[window_rows], all_county[window_rows]
+    w_cls = all_cls_names[w_cls_codes]
+    w_pt_codes = all_pt[window_rows]
+    w_pt = all_pt_names[w_pt_codes]
+    w_county = all_county_names[w_county_codes]
     ne_pts, clean_pts = set(NE_POWERTRAINS), set(CLEAN_POWERTRAINS)
 
     # --- today's stock by group (county, class, powertrain), survivors per target year
-    cls_codes, cls_names = pd.factorize(cls)
-    county_codes, county_names = pd.factorize(county)
-    pt_codes, pt_names = pd.factorize(pt)
+    # codes in order of first appearance in the stock (as a factorisation of the names would give)
+    cls_codes, cls_names = _refactorize(all_cls[stock_rows], all_cls_names)
+    county_codes, county_names = _refactorize(all_county[stock_rows], all_county_names)
+    pt_codes, pt_names = _refactorize(all_pt[stock_rows], all_pt_names)
     combined = (county_codes.astype(np.int64) * max(len(cls_names), 1) + cls_codes) * max(len(pt_names), 1) + pt_codes
-    keys, gid = np.unique(combined, return_inverse=True)
-    gid = gid.reshape(-1)
+    present = np.bincount(combined) > 0 if len(combined) else np.zeros(0, bool)  # the few group codes in use
+    keys = np.flatnonzero(present)
+    gid = (np.cumsum(present) - 1)[combined]
     n_pt, n_cls = max(len(pt_names), 1), max(len(cls_names), 1)
     group_index = pd.MultiIndex.from_arrays(
         [np.asarray(county_names, dtype=object)[keys // n_pt // n_cls],
          np.asarray(cls_names, dtype=object)[(keys // n_pt) % n_cls],
          np.asarray(pt_names, dtype=object)[keys % n_pt]], names=["county", "cls", "pt"])
     survivors: dict[int, pd.Series] = {}
+    # registration-day cohorts of a class share one survival probability: evaluate the curve per cohort
+    cohorts = []
+    for code, c in enumerate(cls_names):
+        rows = np.flatnonzero(cls_codes == code)
+        days = age_days[rows]
+        cohorts.append((rows, np.arange(int(days.max()) + 1 if len(days) else 0) / _DAYS_PER_YEAR, days,
+                        survival.get(str(c)) or prior_survival(str(c))))
     for y in years:
         dt = cutoff.years_to(y)
-        p = np.zeros(len(stock))
-        for code, c in enumerate(cls_names):
-            m = cls_codes == code
-            curve = survival.get(str(c)) or prior_survival(str(c))
-            p[m] = curve.conditional(age_now[m], dt)
+        p = np.zeros(len(stock_rows))
+        for rows, cohort_age, cohort_of, curve in cohorts:
+            p[rows] = curve.conditional(cohort_age, dt)[cohort_of]
         survivors[y] = pd.Series(np.bincount(gid, weights=p, minlength=len(group_index)), index=group_index)
     today = pd.Series(np.bincount(gid, minlength=len(group_index)).astype(float), index=group_index)
 
@@ -258,10 +286,16 @@ def project(records: FleetRecords, *, years: Iterable[int], cutoff: Cutoff | Non
     horizon_end = max((cutoff.years_to(y) for y in years), default=0.0)
     n_months = round(horizon_end * 12) + 1 if years else 0
     month_mid = cutoff.date + pd.to_timedelta((np.arange(n_months) + 0.5) * _DAYS_PER_YEAR / 12, unit="D")
-    when = month_mid.year.to_numpy() + (month_mid.day_of_year.to_numpy() - 1) / _DAYS_PER_YEAR
+    month_year = month_mid.year.to_numpy()
+    when = month_year + (month_mid.day_of_year.to_numpy() - 1) / _DAYS_PER_YEAR
     w_is_ne = np.isin(w_pt, list(ne_pts))
     w_keys = sorted(set(zip(w_county.tolist(), w_cls.tolist())))
-    w_rows = {k: np.flatnonzero((w_county == k[0]) & (w_cls == k[1])) for k in w_keys}
+    w_pair = w_county_codes.astype(np.int64) * max(len(all_cls_names), 1) + w_cls_codes
+    w_sorted = np.argsort(w_pair, kind="stable")
+    w_bounds = np.searchsorted(w_pair[w_sorted], np.unique(w_pair), side="left").tolist() + [len(w_pair)]
+    w_index = {(str(w_county[w_sorted[a]]), str(w_cls[w_sorted[a]])): w_sorted[a:b]
+               for a, b in pairwise(w_bounds)}
+    w_rows = {k: w_index[k] for k in w_keys}
     for k, idx in w_rows.items():
         window_additions[k] = (len(idx), int(w_is_ne[idx].sum()))
     for c in sorted({*map(str, cls_names), *set(w_cls.tolist())}):
@@ -274,14 +308,14 @@ def project(records: FleetRecords, *, years: Iterable[int], cutoff: Cutoff | Non
     for (cty, c), idx in w_rows.items():
         volume = len(idx) * scenario.volume_factor  # per year
         is_ne = w_is_ne[idx]
-        ne_mix = pd.Series(w_pt[idx][is_ne]).value_counts(normalize=True)
-        other_mix = pd.Series(w_pt[idx][~is_ne]).value_counts(normalize=True)
-        if ne_mix.empty:
-            ne_mix = pd.Series({"BEV": 1.0})
-        if other_mix.empty:
+        ne_mix = _mix(w_pt_codes[idx][is_ne], all_pt_names)
+        other_mix = _mix(w_pt_codes[idx][~is_ne], all_pt_names)
+        if not ne_mix:
+            ne_mix = [("BEV", 1.0)]
+        if not other_mix:
             others = {p: n for (cc, p), n in stock_pts.items() if cc == c and p not in ne_pts}
-            other_mix = pd.Series({(max(others, key=others.get) if others else "petrol"): 1.0})
-        clean_of_other = float(other_mix[[p for p in other_mix.index if p in clean_pts]].sum())
+            other_mix = [((max(others, key=others.get) if others else "petrol"), 1.0)]
+        clean_of_other = float(sum(f for p, f in other_mix if p in clean_pts))
         s = scenario.share(c, when, float(is_ne.mean()) if len(idx) else 0.0, cutoff.date)
         curve = survival.get(c) or prior_survival(c)
         for y in years:
@@ -294,11 +328,11 @@ def project(records: FleetRecords, *, years: Iterable[int], cutoff: Cutoff | Non
             ne_surv = float(np.sum(surv * s[:m]))
             other_surv = float(np.sum(surv * (1 - s[:m])))
             unit_parts[(cty, c, y)] = float(np.sum(surv))
-            for p, f in ne_mix.items():
+            for p, f in ne_mix:
                 added[y][(cty, c, str(p))] = added[y].get((cty, c, str(p)), 0.0) + ne_surv * float(f)
-            for p, f in other_mix.items():
+            for p, f in other_mix:
                 added[y][(cty, c, str(p))] = added[y].get((cty, c, str(p)), 0.0) + other_surv * float(f)
-            in_year = (month_mid.year.to_numpy()[:m] == y)
+            in_year = (month_year[:m] == y)
             if in_year.any():
                 share_y = float(np.mean(s[:m][in_year]))
             else:
@@ -347,16 +381,21 @@ def project(records: FleetRecords, *, years: Iterable[int], cutoff: Cutoff | Non
 
     # --- observed at the cut-off
     now_shares: dict[tuple[str, str | None], Share] = {}
+    # counted on the (county, class, powertrain) groups of the stock and of the window
     w_ne_or_clean = np.isin(w_pt, list(ne_pts | clean_pts))
+    g_county, g_cls, g_pt = (np.asarray(group_index.get_level_values(k), dtype=object) for k in ("county", "cls", "pt"))
+    g_ne = np.isin(g_pt, list(ne_pts))
+    g_today = today.to_numpy()
+    w_car = w_cls == "passenger_car"
     for area in areas:
-        in_area = np.ones(len(stock), bool) if area is None else county == area
-        w_area = np.ones(len(window), bool) if area is None else w_county == area
+        in_area = np.ones(len(g_county), bool) if area is None else g_county == area
+        w_area = np.ones(len(window_rows), bool) if area is None else w_county == area
         for ind, vclass in STOCK_CLASS.items():
-            m = in_area & (cls == vclass)
-            now_shares[(ind, area)] = Share(float(np.isin(pt[m], list(ne_pts)).sum()), float(m.sum()))
+            m = in_area & (g_cls == vclass)
+            now_shares[(ind, area)] = Share(float(g_today[m & g_ne].sum()), float(g_today[m].sum()))
         now_shares[("ne_or_clean_new_vehicle_share", area)] = Share(float((w_ne_or_clean & w_area).sum()),
                                                                      float(w_area.sum()))
-        car = w_area & (w_cls == "passenger_car")
+        car = w_area & w_car
         now_shares[("ev_new_passenger_car_share", area)] = Share(float(np.isin(w_pt[car], list(ne_pts)).sum()),
                                                                   float(car.sum()))
 
@@ -367,8 +406,31 @@ def project(records: FleetRecords, *, years: Iterable[int], cutoff: Cutoff | Non
                    window_additions=window_additions, stock_parts=parts)
 
 
-def _text(values: pd.Series) -> np.ndarray:
-    return np.asarray(values.astype(str), dtype=object)
+def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of a text column and the names they stand for (as ``str``, object array).
+
+    A categorical column (``coded_vehicles``) gives its own codes without looking at the text again.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy(dtype=np.int64), np.asarray([str(x) for x in values.cat.categories],
+                                                                      dtype=object)
+    codes, names = pd.factorize(values.astype(str))
+    return codes, np.asarray([str(x) for x in names], dtype=object)
+
+
+def _mix(codes: np.ndarray, names: np.ndarray) -> list[tuple[str, float]]:
+    """(name, share) of each name among ``codes``, most frequent first (ties in order of first appearance)."""
+    if len(codes) == 0:
+        return []
+    uniq, first, counts = np.unique(codes, return_index=True, return_counts=True)
+    order = np.lexsort((first, -counts))
+    return [(str(names[u]), float(n / len(codes))) for u, n in zip(uniq[order], counts[order], strict=True)]
+
+
+def _refactorize(codes: np.ndarray, names: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of a subset renumbered by first appearance, and their names."""
+    sub, uniques = pd.factorize(codes)
+    return sub, names[uniques]
 
 
 def _first_year(vehicles: pd.DataFrame) -> int:

@@ -22,6 +22,8 @@ _KEYS = ("highway", "amenity", "place", "disused:highway", "abandoned:highway", 
 #: ``oneway`` values that make a way one-way, and those that reverse it (osmnx's reading of the tag).
 ONEWAY_VALUES = frozenset({"yes", "true", "1", "-1", "reverse", "T", "F"})
 REVERSED_VALUES = frozenset({"-1", "reverse", "T"})
+#: Fixed-point units per degree in OSM files and libosmium locations (1e-7 degrees).
+_FIX_PER_DEGREE = 1e7
 
 
 @dataclass
@@ -64,8 +66,8 @@ def read_osm(path: Path, *, all_tags: bool = False) -> RawOsm:
     way_ids = array("q")
     way_start = array("q", [0])
     refs = array("q")
-    lons = array("d")
-    lats = array("d")
+    xs = array("i")
+    ys = array("i")
     way_tags: list[dict[str, str]] = []
     oneway = array("b")
     reverse = array("b")
@@ -88,19 +90,16 @@ def read_osm(path: Path, *, all_tags: bool = False) -> RawOsm:
                 feature = _osm.is_feature(tags, "way")
                 if not (drivable or feature):
                     continue
-                pts = [(n.ref, n.lon, n.lat) for n in obj.nodes if n.location.valid()]
                 if feature:
-                    feature_ways.append((obj.id, [(x, y) for _, x, y in pts], tags))
+                    feature_ways.append((obj.id, [(n.lon, n.lat) for n in obj.nodes if n.location.valid()], tags))
                 if not drivable:
                     continue
-                last = None
-                for ref, x, y in pts:
-                    if ref == last:
-                        continue
-                    last = ref
-                    refs.append(ref)
-                    lons.append(x)
-                    lats.append(y)
+                for n in obj.nodes:  # fixed-point coordinates; degrees and duplicates in numpy below
+                    loc = n.location
+                    if loc.valid():
+                        refs.append(n.ref)
+                        xs.append(loc.x)
+                        ys.append(loc.y)
                 way_ids.append(obj.id)
                 way_start.append(len(refs))
                 way_tags.append(tags if all_tags else {k: tags[k] for k in _osm.EDGE_TAGS if tags.get(k)})
@@ -128,19 +127,32 @@ def read_osm(path: Path, *, all_tags: bool = False) -> RawOsm:
             c = _osm._area_centroid([rings.get(w, []) for w in members])
             if c is not None:
                 features.append(_osm.OsmElement("relation", rid, tags, fix7(c[0]), fix7(c[1])))
+    ref_a, start_a, keep = _drop_repeated_refs(np.frombuffer(refs, dtype=np.int64),
+                                               np.frombuffer(way_start, dtype=np.int64))
     return RawOsm(
         path=path,
         way_ids=np.frombuffer(way_ids, dtype=np.int64).copy(),
-        way_start=np.frombuffer(way_start, dtype=np.int64).copy(),
-        refs=np.frombuffer(refs, dtype=np.int64).copy(),
-        lon=np.frombuffer(lons, dtype=np.float64).copy(),
-        lat=np.frombuffer(lats, dtype=np.float64).copy(),
+        way_start=start_a,
+        refs=ref_a,
+        lon=np.frombuffer(xs, dtype=np.int32)[keep] / _FIX_PER_DEGREE,
+        lat=np.frombuffer(ys, dtype=np.int32)[keep] / _FIX_PER_DEGREE,
         way_tags=way_tags,
         way_oneway=np.frombuffer(oneway, dtype=np.int8).astype(bool),
         way_reversed=np.frombuffer(reverse, dtype=np.int8).astype(bool),
         features=features,
         osm_nodes_seen=nodes_seen,
     )
+
+
+def _drop_repeated_refs(refs: np.ndarray, way_start: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Refs with a way's consecutive repeats of one node removed, the new offsets, and the kept mask."""
+    counts = np.diff(way_start)
+    keep = np.ones(len(refs), dtype=bool)
+    if len(refs) > 1:
+        keep[1:] = refs[1:] != refs[:-1]
+    keep[way_start[:-1][counts > 0]] = True  # the first node of every way
+    kept_before = np.r_[0, np.cumsum(keep)]
+    return refs[keep], kept_before[way_start].astype(np.int64), keep
 
 
 def _way_coords(path: Path, way_ids: set[int]) -> dict[int, list[tuple[float, float]]]:

@@ -7,7 +7,6 @@ differences kept, service-area sides split into their carriageway), done on nump
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
 from collections.abc import Mapping
@@ -21,7 +20,6 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from shapely.geometry.base import BaseGeometry
 
-from planner.errors import NetworkError
 from planner.geo import haversine_m
 from planner.network import _osm
 from planner.network._stream import RawOsm
@@ -269,37 +267,13 @@ def _simplify(node_ids: np.ndarray, lon: np.ndarray, lat: np.ndarray, u: np.ndar
         vals = _sorted_unique(np.concatenate([u, v]).astype(np.int64) * (len(strings.values) + 2)
                               + np.concatenate([c, c]))
         ep |= np.bincount(vals // (len(strings.values) + 2), minlength=n) > 1
-    # ---- successors in adjacency order, with the first (key 0) edge of each
+    # ---- successors in adjacency order, with the first (key 0) edge of each: the "arcs"
     first_of_group = np.r_[True, (u[1:] != u[:-1]) | (v[1:] != v[:-1])]
     g_idx = np.flatnonzero(first_of_group)
     succ_u, succ_v = u[g_idx], v[g_idx]
-    succ_start = np.searchsorted(succ_u, np.arange(n + 1)).tolist()
-    succ_v_l = succ_v.tolist()
-    succ_e_l = g_idx.tolist()
-    is_ep = ep.tolist()
-
-    def successors(x: int) -> list[int]:
-        return succ_v_l[succ_start[x]:succ_start[x + 1]]
-
-    def edge_to(x: int, y: int) -> int:
-        s0 = succ_start[x]
-        return succ_e_l[s0 + succ_v_l[s0:succ_start[x + 1]].index(y)]
-
-    paths: list[list[int]] = []
-    row_of = {int(i): r for r, i in enumerate(node_ids.tolist())}
-    endpoints = {i for i, e in zip(node_ids.tolist(), is_ep) if e}  # the same set osmnx iterates
-    for eid in endpoints:
-        e = row_of[eid]
-        for s in successors(e):
-            if not is_ep[s]:
-                paths.append(_build_path(e, s, successors, is_ep))
-    # ---- merged edges, vectorised over all paths (per-path Python only where ways or tags differ)
     way_ids = raw.way_ids
-    k_new = len(paths)
-    p_len = np.fromiter((len(p) for p in paths), dtype=np.int64, count=k_new)
-    p_start = np.r_[0, np.cumsum(p_len)]
-    flat = np.fromiter(itertools.chain.from_iterable(paths), dtype=np.int64, count=int(p_start[-1]))
-    del paths
+    flat, p_start, p_len = _walk_paths(node_ids, ep, nb, n_nb, succ_u, succ_v)
+    k_new = len(p_len)
     removed = np.zeros(n, dtype=bool)
     interior = np.ones(len(flat), dtype=bool)
     interior[p_start[:-1]] = False
@@ -317,23 +291,27 @@ def _simplify(node_ids: np.ndarray, lon: np.ndarray, lat: np.ndarray, u: np.ndar
     nu, nv = flat[p_start[:-1]], flat[p_start[1:] - 1]
     # length: summed left to right along the path, as osmnx sums its list
     new_len = np.zeros(k_new)
-    for step in range(int(e_len.max()) if k_new else 0):
-        active = np.flatnonzero(e_len > step)
+    longest_first = np.argsort(-e_len, kind="stable")
+    n_active = np.searchsorted(-e_len[longest_first], -np.arange(int(e_len.max()) if k_new else 0), side="left")
+    for step, cnt in enumerate(n_active.tolist()):  # step by step, over the paths still that long
+        active = longest_first[:cnt]
         new_len[active] += length[pe[e_start[active] + step]]
     starts = e_start[:-1]
     new_one = np.logical_and.reduceat(oneway[pe], starts) if k_new else np.zeros(0, dtype=bool)
     new_rev = np.logical_or.reduceat(rev[pe], starts) if k_new else np.zeros(0, dtype=bool)
     pw = way_ids[way[pe]]
-    new_osm: list[Any] = [None] * k_new
+    # osmid: the way's id, or (several ways) the list of distinct ids in osmnx's order (a set's)
+    scalar_new = np.full(k_new, -1, dtype=np.int64)
+    list_osm: dict[int, list[int]] = {}
     if k_new:
         w_min = np.minimum.reduceat(pw, starts)
         w_max = np.maximum.reduceat(pw, starts)
-        for i in np.flatnonzero(w_min == w_max).tolist():
-            new_osm[i] = int(w_min[i])
+        one_way_id = w_min == w_max
+        scalar_new[one_way_id] = w_min[one_way_id]
         pw_l = pw.tolist()
         e_start_l = e_start.tolist()
-        for i in np.flatnonzero(w_min != w_max).tolist():
-            new_osm[i] = list(set(pw_l[e_start_l[i]:e_start_l[i + 1]]))  # osmnx's order for the list
+        for i in np.flatnonzero(~one_way_id).tolist():
+            list_osm[i] = list(set(pw_l[e_start_l[i]:e_start_l[i + 1]]))
     new_codes = np.full((k_new, len(TAG_KEYS)), -1, dtype=np.int32)
     big = np.iinfo(np.int32).max
     for k in range(len(TAG_KEYS)):
@@ -360,23 +338,22 @@ def _simplify(node_ids: np.ndarray, lon: np.ndarray, lat: np.ndarray, u: np.ndar
         if len(pair_old) else np.zeros(k_new, dtype=bool)
     n_old = np.bincount(np.searchsorted(np.unique(pair_old), pair_old), minlength=len(np.unique(pair_old)))
     uniq_old = np.unique(pair_old)
-    new_group = np.empty(k_new, dtype=np.int64)
-    new_key = np.empty(k_new, dtype=np.int64)
-    seen: dict[int, tuple[int, int]] = {}
+    # the i-th merged edge of a pair takes the next key after the pair's kept edges (and earlier merged ones)
+    by_pair = np.argsort(pair_new, kind="stable")
+    sp = pair_new[by_pair]
+    run_first = np.r_[True, sp[1:] != sp[:-1]] if k_new else np.zeros(0, dtype=bool)
+    run_start = np.flatnonzero(run_first)
+    run_of = np.cumsum(run_first) - 1
+    rank = np.empty(k_new, dtype=np.int64)
+    rank[by_pair] = np.arange(k_new) - run_start[run_of]
+    first_new = np.empty(k_new, dtype=np.int64)
+    first_new[by_pair] = by_pair[run_start[run_of]]
     big = len(u) + 1
-    for i, p in enumerate(pair_new.tolist()):
-        if p in seen:
-            g, used = seen[p]
-            new_group[i], new_key[i] = g, used
-            seen[p] = (g, used + 1)
-        elif exists[i]:
-            g = int(ogroup[old_sorted[pos[i]]])
-            used = int(n_old[np.searchsorted(uniq_old, p)])
-            new_group[i], new_key[i] = g, used
-            seen[p] = (g, used + 1)
-        else:
-            new_group[i], new_key[i] = big + i, 0
-            seen[p] = (big + i, 1)
+    old_group = ogroup[old_sorted[np.minimum(pos, max(len(pair_old) - 1, 0))]] if len(pair_old) else first_new
+    old_count = n_old[np.minimum(np.searchsorted(uniq_old, pair_new), max(len(uniq_old) - 1, 0))] \
+        if len(uniq_old) else rank
+    new_group = np.where(exists, old_group, big + first_new)
+    new_key = np.where(exists, old_count + rank, rank)
     all_u = np.concatenate([ou, nu])
     all_v = np.concatenate([ov, nv])
     all_group = np.concatenate([ogroup, new_group])
@@ -394,11 +371,10 @@ def _simplify(node_ids: np.ndarray, lon: np.ndarray, lat: np.ndarray, u: np.ndar
     alive = ~removed
     new_row = np.cumsum(alive) - 1
     perm = final
-    scalar_new = np.array([o if not isinstance(o, list) else -1 for o in new_osm], dtype=np.int64)
     osm_scalar = np.concatenate([osm_old, scalar_new])[perm]
     where = np.empty(len(perm), dtype=np.int64)
     where[perm] = np.arange(len(perm))
-    osm_lists = {int(where[n_kept + i]): o for i, o in enumerate(new_osm) if isinstance(o, list)}
+    osm_lists = {int(where[n_kept + i]): o for i, o in list_osm.items()}
     # geometries: the merged edges' paths, gathered in the final edge order
     g_count = np.concatenate([np.zeros(n_kept, dtype=np.int64), p_len])[perm]
     g_from = np.concatenate([np.zeros(n_kept, dtype=np.int64), p_start[:-1]])[perm]
@@ -418,31 +394,65 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
     return a[np.r_[True, a[1:] != a[:-1]]] if len(a) else a
 
 
-def _build_path(e: int, s: int, successors: Any, is_ep: list[bool]) -> list[int]:
-    """The path from endpoint ``e`` through its successor ``s`` to the next endpoint (osmnx's walk)."""
-    path = [e, s]
-    inpath = {e, s}
-    for t in successors(s):
-        if t in inpath:
-            continue
-        path.append(t)
-        inpath.add(t)
-        cur = t
-        while not is_ep[cur]:
-            nxt = [x for x in successors(cur) if x not in inpath]
-            if len(nxt) == 1:
-                cur = nxt[0]
-                path.append(cur)
-                inpath.add(cur)
-            elif not nxt:
-                if e in successors(cur):
-                    return [*path, e]
-                logger.warning("unexpected simplify pattern near node row %d", cur)
-                return path
-            else:  # pragma: no cover - a node with two ways on is an endpoint
-                raise NetworkError(f"simplification failed near node row {cur}")
-        return path
-    return path
+def _walk_paths(node_ids: np.ndarray, ep: np.ndarray, nb: np.ndarray, n_nb: np.ndarray, succ_u: np.ndarray,
+                succ_v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """osmnx's paths between endpoints, in its order, as one flat array of node rows.
+
+    A path starts at each endpoint (in the order of the endpoint set osmnx iterates), through each of
+    its non-endpoint successors (adjacency order). An interior node has exactly two neighbours, so an
+    arc ``x -> y`` continues along ``y -> q`` (``q`` the other neighbour of ``y``) when that arc exists:
+    the arcs form disjoint chains, walked by pointer jumping (distance to the chain's end) rather than
+    node by node. Returns the flat rows, each path's start (and an end sentinel) and each path's length.
+    """
+    n = len(node_ids)
+    n_arcs = len(succ_u)
+    # the two neighbours of every node with exactly two (nb is sorted by node, then neighbour)
+    nb_start = np.r_[0, np.cumsum(n_nb)][:-1]
+    two_nb = n_nb == 2
+    nb0 = np.full(n, -1, dtype=np.int64)
+    nb1 = np.full(n, -1, dtype=np.int64)
+    nb0[two_nb] = nb[nb_start[two_nb]] % n
+    nb1[two_nb] = nb[nb_start[two_nb] + 1] % n
+    # next arc of each arc (-1: the chain ends at its head)
+    arc_key = succ_u.astype(np.int64) * n + succ_v
+    arc_sort = np.argsort(arc_key, kind="stable")
+    sorted_key = arc_key[arc_sort]
+    go_on = ~ep[succ_v]
+    q = nb0[succ_v] + nb1[succ_v] - succ_u
+    want = succ_v.astype(np.int64) * n + q
+    pos = np.minimum(np.searchsorted(sorted_key, want), max(n_arcs - 1, 0))
+    found = go_on & (sorted_key[pos] == want) if n_arcs else go_on
+    nxt = np.where(found, arc_sort[pos], -1)
+    # the start arcs: endpoint -> non-endpoint, endpoints in osmnx's set order, then adjacency order
+    endpoints = {i for i, e in zip(node_ids.tolist(), ep.tolist()) if e}  # the same set osmnx iterates
+    ep_rows = np.searchsorted(node_ids, np.fromiter(endpoints, dtype=np.int64, count=len(endpoints)))
+    ep_rank = np.full(n, n, dtype=np.int64)
+    ep_rank[ep_rows] = np.arange(len(ep_rows))
+    starts = np.flatnonzero(ep[succ_u] & go_on)
+    starts = starts[np.lexsort((starts, ep_rank[succ_u[starts]]))]
+    # pointer jumping: hops to the chain's last arc, and that arc
+    jump = np.where(nxt >= 0, nxt, np.arange(n_arcs))
+    hops = (nxt >= 0).astype(np.int64)
+    for _ in range(max(int(n_arcs).bit_length(), 1)):
+        hops = hops + hops[jump]
+        jump = jump[jump]
+    n_paths = len(starts)
+    p_len = hops[starts] + 2  # the endpoint, then the head of each arc
+    p_start = np.r_[0, np.cumsum(p_len)].astype(np.int64)
+    flat = np.empty(int(p_start[-1]), dtype=np.int64)
+    flat[p_start[:-1]] = succ_u[starts]
+    # every arc on a walked chain: its path (by the chain's last arc) and its place along it
+    path_of_last = np.full(n_arcs, -1, dtype=np.int64)
+    path_of_last[jump[starts]] = np.arange(n_paths)
+    on = np.flatnonzero(path_of_last[jump] >= 0)
+    path = path_of_last[jump[on]]
+    place = hops[starts][path] - hops[on]
+    flat[p_start[path] + 1 + place] = succ_v[on]
+    ends = flat[p_start[1:] - 1] if n_paths else flat
+    stuck = int((~ep[ends]).sum())
+    if stuck:
+        logger.warning("unexpected simplify pattern: %d paths end at a node that is not an endpoint", stuck)
+    return flat, p_start, p_len
 
 
 # ------------------------------------------------------------------------------------ edge table

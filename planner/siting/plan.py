@@ -59,6 +59,7 @@ from planner.siting.sizing import (
 from planner.siting.solver import SolveResult
 
 if TYPE_CHECKING:
+    from planner.demand.flows import RoutedFlow
     from planner.network import RoadNetwork
 
 logger = logging.getLogger(__name__)
@@ -150,6 +151,8 @@ class PlanResult:
     county_names: Mapping[str, str] = field(default_factory=dict)
     #: How the records of ``plan_sites(existing_chargers=...)`` were attached (None: none were given).
     attached: AttachedExisting | None = None
+    #: The traffic each corridor site serves, when the plan was given routed flows (``SiteFlows``).
+    corridor_flows: tuple[Any, ...] = ()
 
     def summary(self) -> PlanSummary:
         """Sites, chargers, power, capital and town coverage per stage, city-wide and by county (JSON-ready)."""
@@ -218,6 +221,8 @@ class PlanResult:
                 for d in self.unsited_depots
             ],
             "existing_not_sited": list(self.existing_not_sited),
+            "corridor_demand": "routed O-D flows" if self.corridor_flows else "uniform expressway assumption",
+            "corridor_flows": [f.as_dict() for f in self.corridor_flows],
             "solver": {
                 "status": solve.status,
                 "objective_cny": solve.objective,
@@ -433,6 +438,7 @@ def plan_sites(
     demand: Sequence[DemandPoint] | None = None,
     corridor_arrivals: Mapping[str, Mapping[int, float]] | None = None,
     towns: Sequence[Town] | None = None,
+    flows: Sequence[RoutedFlow] | None = None,
     progress: ProgressCallback = silent,
 ) -> PlanResult:
     """Site and size fast chargers on ``network`` for every stage of ``scenario``.
@@ -445,8 +451,11 @@ def plan_sites(
     wins for a site both give; ``demand`` replaces the towns' default
     demand (``town_demand``); ``corridor_arrivals`` each site's own stopping traffic by stage year (peak-hour
     arrivals, e.g. from routed flows, ``planner.demand``) instead of the uniform expressway assumption;
-    ``towns`` replaces the network's own towns (e.g. with census populations). Raises ``InfeasibleError`` naming each requirement that cannot be met,
-    and where, and ``NoPlanInTimeError`` when the solver finds no plan within the time limit.
+    ``towns`` replaces the network's own towns (e.g. with census populations); ``flows`` (routed O-D traffic,
+    ``planner.demand.traffic_flows``) give each corridor site the stopping EVs that pass it
+    (``planner.demand.corridor_demand``; ``corridor_arrivals`` wins for a site both give). Raises
+    ``InfeasibleError`` naming each requirement that cannot be met, and where, and ``NoPlanInTimeError``
+    when the solver finds no plan within the time limit.
     """
     scenario = scenario or Scenario()
     timer = StepTimer(total=3, callback=progress)
@@ -464,6 +473,13 @@ def plan_sites(
         points = town_demand(scenario, towns) if demand is None else list(demand)
         windows = corridor_windows(network.arrays, cands, range_margin_km=scenario.range_margin_km)
         polygons, county_names = county_areas(network)
+        site_flows: dict[str, Any] = {}
+        if flows is not None:
+            from planner.demand.flows import corridor_demand
+
+            site_flows = corridor_demand(network, cands, flows, scenario)
+            corridor_arrivals = {**{k: dict(v.arrivals_per_hour) for k, v in site_flows.items()},
+                                 **(corridor_arrivals or {})}
     with timer.step("drive times over local roads from towns to public candidates"):
         public_index = [j for j, c in enumerate(cands) if c.public]
         reach = local_road_reach(network, [d.node for d in points], [cands[j].node for j in public_index],
@@ -478,7 +494,8 @@ def plan_sites(
     return PlanResult(scenario, tuple(sites), tuple(coverage), tuple(windows), sol.solve, dict(timer.timings_s),
                       unsited_depots=tuple(unsited_depots), model=sol,
                       existing_not_sited=tuple(sorted(set(existing) - {c.site_id for c in cands})),
-                      existing=dict(existing), county_names=county_names, attached=attached)
+                      existing=dict(existing), county_names=county_names, attached=attached,
+                      corridor_flows=tuple(site_flows.values()))
 
 
 def _results(scenario: Scenario, cands: Sequence[Candidate], towns: Sequence[Town], points: Sequence[DemandPoint],
