@@ -1,4 +1,4 @@
-"""The ``evplan`` command line: plan, network, fleet, sweep, province, scenario, serve.
+"""The ``evplan`` command line: plan, network, fleet, sweep, province, traffic, scenario, serve.
 
 Each subcommand is a thin shell over ``planner`` functions; errors a planner can act on are printed
 without a traceback and end with exit code 2.
@@ -189,8 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
     from cli.province import add_province_parser
     from cli.scenario import add_scenario_parser
     from cli.sweep import add_sweep_parser
+    from cli.traffic import add_traffic_parser
 
     add_sweep_parser(sub, _add_common_network, _Formatter)
+    add_traffic_parser(sub, _add_common_network, _Formatter)
     add_province_parser(sub, _Formatter)
     add_scenario_parser(sub, _Formatter)
 
@@ -259,6 +261,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from cli.province import run_province_command
 
             return run_province_command(args)
+        if args.command == "traffic":
+            from cli.traffic import run_traffic_command
+
+            return run_traffic_command(args)
         if args.command == "scenario":
             from cli.scenario import run_scenario_command
 
@@ -272,6 +278,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EvplanError as exc:
         print(f"evplan: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader of stdout went away (e.g. `| head`): nothing more to say
+        sys.stderr.close()
+        return 0
     except OSError as exc:  # an output or data directory that cannot be created or written
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"evplan: error: {where}{exc.strerror or exc} (check the path and that it is writable)",

@@ -35,7 +35,7 @@ def test_help_explains_options_with_units_and_defaults(argv, expected, capsys) -
 def test_every_documented_subcommand_exists() -> None:
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
-    assert set(sub.choices) == {"plan", "network", "fleet", "sweep", "province", "scenario", "serve"}
+    assert set(sub.choices) == {"plan", "network", "fleet", "sweep", "province", "traffic", "scenario", "serve"}
 
 
 def test_python_dash_m_cli_is_the_same_cli() -> None:

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from support.fleet import Records
 
+from planner.errors import RecordError
 from planner.fleet import survival, turnover
 from planner.fleet.schema import NE_POWERTRAINS
 
@@ -104,3 +105,14 @@ def test_fit_per_class_equals_fit_on_that_class_alone() -> None:
         assert (curve.shape, curve.scale_years, curve.events, curve.fitted) == (
             alone.shape, alone.scale_years, alone.events, alone.fitted)
     assert any(c.fitted for c in together.values())
+
+
+def test_missing_county_is_refused_with_its_field() -> None:
+    """An empty county would be counted under another county's code; the projection names it instead."""
+    records = random_fleet(5, n=200)
+    v = records.vehicles.copy()
+    v["county_code"] = v["county_code"].astype(object)
+    v.loc[17, "county_code"] = None
+    with pytest.raises(RecordError, match=r"row 18: field 'county_code' is empty"):
+        turnover.project(Records(vehicles=v, activity=records.activity), years=(2027,),
+                         cutoff=turnover.Cutoff.at("2025-12-31"))

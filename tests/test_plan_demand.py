@@ -72,3 +72,23 @@ def test_every_town_has_a_census_population_or_a_null_with_its_source(planned: d
     summary = planned["summary.json"]
     covered = sum(t["population"] or 0 for t in towns if t["covered_2025"])
     assert summary["stages"]["2025"]["population_covered"] == covered
+
+
+def test_flow_capture_from_the_command_line_weights_trips_by_the_ev_share_of_traffic(tmp_path: Path) -> None:
+    """``evplan traffic capture``: the EV trips it counts are the routed trips by class x that class's EV share."""
+    from planner.demand.flows import ev_share
+    from planner.siting import Scenario
+
+    def run(*argv: str) -> dict[str, Any]:
+        done = subprocess.run([sys.executable, "-m", "cli", "traffic", *argv, "--json"], capture_output=True,
+                              text=True, timeout=600, check=False, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    flows = run("flows")
+    captured = run("capture", "--stations", "2", "--year", "2030")
+    traffic = Scenario().traffic
+    expected = sum(trips * ev_share(traffic, cls, 2030) for cls, trips in flows["trips_per_day_by_class"].items())
+    assert captured["ev_trips_per_day"] == pytest.approx(expected, rel=1e-3)
+    assert 0 < captured["ev_trips_per_day_served"] <= captured["ev_trips_per_day"]
+    assert len(captured["stations"]) == 2 and captured["status"] == "optimal"

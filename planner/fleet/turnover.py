@@ -412,9 +412,13 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     A categorical column (``coded_vehicles``) gives its own codes without looking at the text again.
     """
     if isinstance(values.dtype, pd.CategoricalDtype):
-        return values.cat.codes.to_numpy(dtype=np.int64), np.asarray([str(x) for x in values.cat.categories],
-                                                                      dtype=object)
-    codes, names = pd.factorize(values.astype(str))
+        codes, names = values.cat.codes.to_numpy(dtype=np.int64), values.cat.categories
+    else:
+        codes, names = pd.factorize(values.astype(str))
+    if len(codes) and codes.min() < 0:
+        row = int(np.flatnonzero(codes < 0)[0])
+        raise RecordError(f"vehicle records, row {row + 1}: field {values.name!r} is empty; expected a value "
+                          "on every vehicle to project the stock")
     return codes, np.asarray([str(x) for x in names], dtype=object)
 
 

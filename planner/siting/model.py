@@ -812,6 +812,7 @@ def _greedy_attempt(inp: ModelInput, model: _Model, options: SolverOptions,
             site_of[i] = k
             load[k] = load.get(k, 0.0) + inp.demands[i].arrivals_by_stage[-1]
         load.pop(j, None)
+    _improve_assignment(inp, site_of, need_t, forced, banned, set(model.separable))
     opens: dict[int, int] = {j: 0 for j in forced}
     for i, j in site_of.items():
         opens[j] = min(opens.get(j, never), need_t[i][0])
@@ -842,6 +843,130 @@ def _greedy_attempt(inp: ModelInput, model: _Model, options: SolverOptions,
         for t in need_t[i]:
             start[model.x[i, j, t].name] = 1.0
     return start
+
+
+def _improve_assignment(inp: ModelInput, site_of: dict[int, int], need_t: list[list[int]], forced: set[int],
+                        banned: set[int], separable: set[int], passes: int = 50) -> None:
+    """Local search on ``greedy_start``'s placement (in place): move a point, or every point of a site,
+    to another site in reach while the plan's estimated present value falls.
+
+    The estimate prices a two-class site at the fewest chargers of the share rule's mix
+    (``mixed_capacity``) that serve its load in each stage, nested over stages, plus its fixed cost in
+    the stage it opens; other sites are not moved to or from. Only a heuristic: the start is then sized
+    exactly (``size_alone``), so it stays a feasible plan of the exact model whatever the estimate says.
+    """
+    T = range(len(inp.years))
+    disc = [inp.discount(t) for t in T]
+    tables: dict[tuple[int, int], list[float]] = {}
+
+    def movable(j: int) -> bool:
+        return j not in banned and j not in separable and _mixed(inp, inp.sites[j])
+
+    def count_for(j: int, t: int, load: float) -> int | None:
+        table = tables.setdefault((j, t), [0.0])
+        s = inp.sites[j]
+        while table[-1] < load - 1e-9:
+            if len(table) > 5000:
+                return None
+            table.append(mixed_capacity(inp, s, t, len(table)))
+        lo, hi = 0, len(table) - 1  # the fewest n with table[n] >= load (the table is nondecreasing)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if table[mid] >= load - 1e-9:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+    def cost_of_new(j: int, t: int, n: int) -> float:
+        s = inp.sites[j]
+        h = s.high_power_class
+        o = next(k for k in s.classes if k != h)
+        new = max(n - s.existing(t, h) - s.existing(t, o), 0)
+        new_h = math.ceil(s.high_power_share * new - 1e-9)
+        return inp.classes[h].unit_cost_cny * new_h + inp.classes[o].unit_cost_cny * (new - new_h)
+
+    def site_pv(j: int, points: list[int]) -> float:
+        if not points and j not in forced:
+            return 0.0
+        s = inp.sites[j]
+        t0 = 0 if j in forced else min(need_t[i][0] for i in points)
+        pv = s.fixed_cost_cny * disc[t0] if not s.has_existing else 0.0
+        n_before, spent_before = 0, 0.0
+        for t in T:
+            if t < t0:
+                continue
+            load = s.base(t) + sum(inp.demands[i].arrivals_by_stage[t] for i in points if t in need_t[i])
+            n = count_for(j, t, load)
+            if n is None:
+                return math.inf
+            n = max(n, s.floor_by_stage[t], 1, n_before)
+            spent = cost_of_new(j, t, n)
+            pv += disc[t] * max(spent - spent_before, 0.0)
+            n_before, spent_before = n, max(spent, spent_before)
+        return pv
+
+    members: dict[int, list[int]] = {}
+    for i, j in site_of.items():
+        members.setdefault(j, []).append(i)
+    value = {j: site_pv(j, pts) for j, pts in members.items() if movable(j)}
+
+    def pv_at(j: int, pts: list[int]) -> float:
+        return site_pv(j, pts) if movable(j) else math.inf
+
+    for _ in range(passes):
+        improved = False
+        for i in sorted(site_of):
+            j = site_of[i]
+            if not movable(j):
+                continue
+            rest = [p for p in members[j] if p != i]
+            gain_here = value[j] - site_pv(j, rest)
+            best, best_delta = None, -1e-3
+            for k in inp.demands[i].sites:
+                if k == j or not movable(k):
+                    continue
+                before = value.get(k, site_pv(k, members.get(k, [])))
+                delta = pv_at(k, members.get(k, []) + [i]) - before - gain_here
+                if delta < best_delta:
+                    best, best_delta = k, delta
+            if best is not None:
+                members[j] = rest
+                members.setdefault(best, []).append(i)
+                value[j] = site_pv(j, rest)
+                value[best] = site_pv(best, members[best])
+                site_of[i] = best
+                improved = True
+        # Close a site: each of its points to its cheapest other site, if the total falls.
+        for j in sorted(members):
+            pts = members[j]
+            if not pts or not movable(j) or j in forced:
+                continue
+            trial = {k: list(v) for k, v in members.items()}
+            trial[j] = []
+            ok = True
+            for i in pts:
+                options = [k for k in inp.demands[i].sites if k != j and movable(k)]
+                if not options:
+                    ok = False
+                    break
+                k = min(options, key=lambda k: pv_at(k, trial.get(k, []) + [i]) - pv_at(k, trial.get(k, [])))
+                trial.setdefault(k, []).append(i)
+            if not ok:
+                continue
+            touched = {j} | {site_of[i] for i in pts} | {k for k in trial if trial[k] != members.get(k, [])}
+            old = sum(value.get(k, pv_at(k, members.get(k, []))) for k in touched)
+            new = sum(pv_at(k, trial.get(k, [])) for k in touched)
+            if new < old - 1e-3:
+                members = trial
+                for k in touched:
+                    value[k] = pv_at(k, members.get(k, []))
+                for k, v in members.items():
+                    for i in v:
+                        site_of[i] = k
+                improved = True
+        if not improved:
+            break
 
 
 def _write_site(inp: ModelInput, model: _Model, j: int, t0: int, chargers: list[dict[str, int]],
