@@ -25,6 +25,9 @@ URBAN_KM = 0.1
 NODES_PER_KM2 = 20.1
 
 #: The sizes the benchmarks use, by name: target OSM nodes and cities.
+#: Shape nodes on a country block, drawn uniformly from this tuple.
+_SHAPE_NODES = (0, 1, 1, 2)
+
 SIZES = {"city": (80_000, 1), "region": (300_000, 2), "metro": (1_000_000, 3), "province": (10_000_000, 6)}
 
 
@@ -82,7 +85,7 @@ def generate(osm_nodes: int, *, cities: int = 1, seed: int = 0) -> Region:
         centres.append((cx, cy, min(cw, ch) * rng.uniform(0.07, 0.10)))
     # ---- lattice: rural lines every RURAL_KM, urban lines every URBAN_KM inside city cores
     n_fine = int(side_km / URBAN_KM) + 1
-    per = int(round(RURAL_KM / URBAN_KM))
+    per = round(RURAL_KM / URBAN_KM)
     gx = np.arange(n_fine) * URBAN_KM
     px, py = np.meshgrid(gx, gx)
     urban = np.zeros(px.shape, dtype=bool)
@@ -130,6 +133,7 @@ def generate(osm_nodes: int, *, cities: int = 1, seed: int = 0) -> Region:
             tags_base = line_class(q, bool(line_urban.any()))
             oneway = tags_base["highway"] == "residential" and q % 2 == 1
             run: list[int] = []
+            draw = rng.integers  # the draws rng.choice((0, 1, 1, 2)) made, without its overhead
             for p in range(len(seg_ok)):
                 if not seg_ok[p]:
                     if len(run) > 1:
@@ -140,7 +144,7 @@ def generate(osm_nodes: int, *, cities: int = 1, seed: int = 0) -> Region:
                 if not run:
                     run = [a]
                 # shape nodes: none downtown, 0–2 in the country
-                k = 0 if line_urban[p] and line_urban[p + 1] else int(rng.choice((0, 1, 1, 2)))
+                k = 0 if line_urban[p] and line_urban[p + 1] else _SHAPE_NODES[int(draw(0, 4, dtype=np.int64))]
                 if k:
                     t = (np.arange(1, k + 1) / (k + 1))
                     sx = lattice_x[a] + (lattice_x[c] - lattice_x[a]) * t + rng.uniform(-0.03, 0.03, k)

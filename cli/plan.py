@@ -6,13 +6,11 @@ import argparse
 import sys
 
 from cli._common import to_json
+from cli.scenario import error_text
 from planner import config
 from planner.errors import EvplanError
 from planner.progress import silent, stderr_progress
-from planner.siting.scenario import (
-    Scenario,
-    spell_options,
-)
+from planner.siting.scenario import Scenario
 
 
 def scenario_from_args(args: argparse.Namespace) -> Scenario:
@@ -43,7 +41,7 @@ def run_plan_command(args: argparse.Namespace) -> int:
                             traffic_counts=args.traffic_counts, od_table=args.od_table,
                             progress=silent if args.quiet else stderr_progress())
     except EvplanError as exc:  # in the flags' spelling: "raise --time-limit-s", not "time_limit_s"
-        print(f"evplan: error: {spell_options(str(exc), 'cli')}", file=sys.stderr)
+        print(f"evplan: error: {error_text(exc)}", file=sys.stderr)
         return 2
     if not args.quiet:
         _report_existing(done.summary["existing_chargers"])

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cli.scenario import error_text
 from planner.errors import EvplanError
-from planner.siting.scenario import spell_options
 
 
 def add_province_parser(sub: Any, formatter: type) -> None:
@@ -60,7 +60,7 @@ def run_province_command(args: argparse.Namespace) -> int:
         result = plan_province(args.extract, args.boundaries, args.out, scenario=values, scheduler=args.scheduler,
                                workers=args.workers, progress=progress)
     except EvplanError as exc:
-        print(f"evplan: error: {spell_options(str(exc), 'cli')}", file=sys.stderr)
+        print(f"evplan: error: {error_text(exc)}", file=sys.stderr)
         return 2
     if args.json:
         print(to_json(result.to_json()))

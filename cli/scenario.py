@@ -92,8 +92,31 @@ def values_from_flags(args: argparse.Namespace) -> OptionValues:
 
 def file_values(args: argparse.Namespace) -> OptionValues:
     """The values of ``--scenario FILE`` (checked; an error names the file, section and key), else none."""
+    from planner.errors import ScenarioError
+
     path = getattr(args, "scenario", None)
-    return read_scenario_file(path) if path is not None else {}
+    if path is None:
+        return {}
+    try:
+        return read_scenario_file(path)
+    except ScenarioError as exc:
+        raise _in_file(exc, path) from None
+
+
+def _in_file(exc: Exception, path: Path) -> Exception:
+    from planner.errors import ScenarioError
+
+    text = str(exc)
+    return ScenarioError(text if text.startswith(str(path)) else f"{path}: {text}",
+                         option=getattr(exc, "option", None), in_file=True)
+
+
+def error_text(exc: Exception) -> str:
+    """An error for the command line: option names as flags, except in a scenario file's own errors."""
+    from planner.errors import ScenarioError
+    from planner.siting.scenario import spell_options
+
+    return str(exc) if isinstance(exc, ScenarioError) and exc.in_file else spell_options(str(exc), "cli")
 
 
 def values_from_args(args: argparse.Namespace) -> OptionValues:
@@ -103,9 +126,19 @@ def values_from_args(args: argparse.Namespace) -> OptionValues:
 
 def scenario_from_args(args: argparse.Namespace) -> Scenario:
     """The scenario the file and flags describe; ``ScenarioError`` names the bad flag, or the file and key."""
-    values = values_from_args(args)
-    # The flags' own checks ran above; the checks between values name them the command line's way.
-    return scenario_from_options(values, spelling="cli")
+    from planner.errors import ScenarioError
+
+    from_file = file_values(args)
+    values = merge_values(from_file, values_from_flags(args))
+    try:  # the flags' own checks ran above; the checks between values name them the command line's way
+        return scenario_from_options(values, spelling="cli")
+    except ScenarioError as exc:
+        if from_file:  # the file is wrong on its own: name the file and its key, not a flag never given
+            try:
+                scenario_from_options(from_file)
+            except ScenarioError as own:
+                raise _in_file(own, args.scenario) from None
+        raise exc from None
 
 
 def origins_from_args(args: argparse.Namespace) -> dict[str, str]:
@@ -144,13 +177,12 @@ def run_scenario_command(args: argparse.Namespace) -> int:
     """``evplan scenario show``."""
     from cli._common import to_json
     from planner.errors import EvplanError
-    from planner.siting.scenario import spell_options
 
     try:
         scenario = scenario_from_args(args)
         origins = origins_from_args(args)
     except EvplanError as exc:
-        print(f"evplan: error: {spell_options(str(exc), 'cli')}", file=sys.stderr)
+        print(f"evplan: error: {error_text(exc)}", file=sys.stderr)
         return 2
     if args.toml:
         sys.stdout.write(scenario_toml(scenario, origins))

@@ -16,6 +16,7 @@ from typing import Any
 from cli.scenario import (
     add_scenario_file_flag,
     add_scenario_flags,
+    error_text,
     file_values,
     given_texts,
 )
@@ -115,7 +116,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
             base=base, scheduler=args.scheduler, workers=args.workers,
             max_points=args.max_points or MAX_POINTS, progress=progress)
     except EvplanError as exc:
-        print(f"evplan: error: {spell_options(str(exc), 'cli')}", file=sys.stderr)
+        print(f"evplan: error: {error_text(exc)}", file=sys.stderr)
         return 2
     if args.json:
         print(to_json(result.to_json()))

@@ -1,5 +1,9 @@
 """``evplan traffic flows|capture``: the routed corridor traffic of a network, and flow capture on it.
 
+In ``capture`` a trip counts only when it needs a charge (longer than its class's first leg, from the
+departure charge down to the reserve); the range between charges is a later leg (charge-to level down to
+the reserve), as in the plan's stop model.
+
 ``flows`` prints what the plan's corridor demand rests on (gateways, O-D trips by class, the flows each
 corridor site serves); ``capture`` runs the flow-refuelling location model (``planner.siting.flow_capture``):
 the stations that make the most EV trips drivable for a number of stations or a budget.
@@ -102,14 +106,18 @@ def _capture(args: argparse.Namespace, scenario: Any, network: Any, flows: Any, 
     year = args.year if args.year is not None else scenario.stage_years[-1]
     traffic = scenario.traffic
     # A leg between charges: from the charge-to level down to the reserve (the plan's stop model).
-    legs = {c: charge_legs_km(float(traffic.ev_range_km[c]), traffic)[1] for c in VEHICLE_CLASSES
-            if c in traffic.ev_range_km}
+    legs_by_class = {c: charge_legs_km(float(traffic.ev_range_km[c]), traffic) for c in VEHICLE_CLASSES}
+    legs = {c: later for c, (_, later) in legs_by_class.items()}
+    # A trip within its first leg (departure charge down to the reserve) needs no charger at all.
+    needs = [f for f in flows if f.trip_km > legs_by_class[f.vehicle_class][0]]
+    no_charge = sum(f.trips_per_day * ev_share(traffic, f.vehicle_class, year) for f in flows
+                    if f.trip_km <= legs_by_class[f.vehicle_class][0])
     cost = args.station_cost_cny
     if cost is None:
         costs, norms = scenario.costs, scenario.norms
         cost = costs.site_fixed_cny + norms.min_chargers_per_station * costs.dc_charger_cny
     result = flow_capture_on_network(
-        network, flows, max(legs.values()), p=args.stations, budget_cny=scenario.budget_cny,
+        network, needs, max(legs.values()), p=args.stations, budget_cny=scenario.budget_cny,
         station_cost_cny=cost, candidates=cands, range_km_by_class=legs,
         volume_factor_by_class={c: ev_share(traffic, c, year) for c in VEHICLE_CLASSES},
         options=scenario.solver)
@@ -118,13 +126,15 @@ def _capture(args: argparse.Namespace, scenario: Any, network: Any, flows: Any, 
            "stations": [{"site_id": s, "name": names.get(str(s))} for s in result.stations],
            "ev_trips_per_day_served": round(result.captured_volume, 1),
            "ev_trips_per_day": round(result.total_volume, 1), "cost_cny": result.cost_cny,
+           "ev_trips_per_day_needing_no_charge": round(no_charge, 1),
            "range_km_by_class": legs, "solve_time_s": round(result.solve_time_s, 3)}
     if args.json:
         print(to_json(out))
         return 0
     share = result.captured_volume / result.total_volume if result.total_volume else 0.0
-    print(f"{year}: {len(result.stations)} station(s) make {result.captured_volume:,.0f} of "
-          f"{result.total_volume:,.0f} EV trips a day drivable ({100 * share:.1f} %); cost {result.cost_cny / 1e6:.1f} M CNY")
+    print(f"{year}: {len(result.stations)} station(s) make {result.captured_volume:,.0f} of the "
+          f"{result.total_volume:,.0f} EV trips a day that need a charge drivable ({100 * share:.1f} %); cost "
+          f"{result.cost_cny / 1e6:.1f} M CNY ({no_charge:,.0f} shorter EV trips a day need no charger)")
     for s in out["stations"]:
         print(f"  {s['name']} ({s['site_id']})")
     status = result.status if result.status == "optimal" else f"{result.status} (bound {result.bound}, gap {result.gap})"

@@ -63,6 +63,8 @@ class NotFoundError(EvplanError, LookupError):
 class ScenarioError(EvplanError, ValueError):
     """A scenario option is out of range or inconsistent; ``option`` names it as the user spelled it."""
 
-    def __init__(self, message: str, *, option: str | None = None) -> None:
+    def __init__(self, message: str, *, option: str | None = None, in_file: bool = False) -> None:
         self.option = option
+        #: The message names a scenario file's keys (TOML spelling): the command line leaves it as it is.
+        self.in_file = in_file
         super().__init__(message)

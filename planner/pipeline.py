@@ -239,7 +239,12 @@ def plan_demand(network: RoadNetwork, osm_path: Path | str, scenario: Scenario, 
     report: dict[str, Any] = {"population": pop.report()}
     points = None
     if records is not None:
-        shares = None if scenario.demand.ev_share_from_records else dict(scenario.demand.ev_share_by_year)
+        shares = None
+        if not scenario.demand.ev_share_from_records:  # the scenario's shares, read as [demand] says
+            from planner.fleet import record_years
+
+            needed = {*scenario.stage_years, *record_years(records)[-1:]}
+            shares = {y: scenario.demand.ev_share(y) for y in sorted(needed)}
         td = dm.town_demand_from_records(towns, records, stage_years=scenario.stage_years,
                                          peak_hour_factor=scenario.demand.peak_hour_factor,
                                          assumptions=scenario.town_demand, car_share_by_year=shares)

@@ -95,7 +95,7 @@ def test_clause_22_from_a_plan_summary(tmp_path) -> None:
     ] + [{"type": "Feature", "geometry": None, "properties": {"name_zh": "鲘门服务区", "status": "closed"}}]}),
         encoding="utf-8")
     loaded = fleet.assess_service_area_charging(fleet.load_plan_summary(path))
-    assert loaded.sides_total == 8 and loaded.status == "on track" and loaded.closed == ("鲘门服务区 (closed)",)
+    assert loaded.sides_total == 8 and loaded.status == "on track" and loaded.closed == ("鲘门服务区",)
     audited = {"stages": {"2025": {"service_area_sides_with_station": 3,
                                    "by_county": {"441502": {"chargers": 30}}}},
                "clause_22": [{"site_id": "a", "meets_clause_22_today": True},
@@ -103,6 +103,15 @@ def test_clause_22_from_a_plan_summary(tmp_path) -> None:
                              {"site_id": "c", "meets_clause_22_today": False}]}
     today = fleet.assess_service_area_charging(audited, evs_by_county={"441502": 90})
     assert (today.sides_total, today.sides_meeting_today, today.status) == (3, 1, "on track")
+    # Once the target year has been observed, what stands today decides: 1 of 3 sides is off track.
+    from datetime import date
+
+    observed = fleet.assess_service_area_charging(audited, evs_by_county={"441502": 90}, as_of=date(2025, 12, 31))
+    assert observed.status == "off track" and "has passed" in observed.reason
+    before = fleet.assess_service_area_charging(audited, evs_by_county={"441502": 90}, as_of=date(2025, 11, 30))
+    assert before.status == "on track"
+    all_met = {**audited, "clause_22": [{"site_id": x, "meets_clause_22_today": True} for x in "abc"]}
+    assert fleet.assess_service_area_charging(all_met, as_of=date(2026, 6, 30)).status == "met"
     assert today.chargers[0].evs_per_charger == pytest.approx(3.0)
     (tmp_path / "bad.json").write_text("{\"stages\": 3}", encoding="utf-8")
     with pytest.raises(InputFileError, match="bad.json.*stages"):

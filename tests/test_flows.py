@@ -236,7 +236,7 @@ def test_expected_stops_and_their_shares_on_hand_made_paths() -> None:
     assert share_stops([replace(flow, destination_external_km=180.0)], cands, traffic) == [{}]
     # A path past no stopping point keeps its stops off the corridors.
     assert share_stops([replace(flow, nodes=(1, 5, 6, 7))], cands, traffic) == [{}]
-    with pytest.raises(ValueError, match="charge_to_share: expected more than reserve_charge_share"):
+    with pytest.raises(ValueError, match=r"reserve_charge_share \(0.2\): must be below .* charge_to_share \(0.2\)"):
         expected_trip_stops(500.0, 400.0, replace(traffic, charge_to_share=0.2))
     with pytest.raises(ValueError, match="ev_range_km: expected a range for class 'bus'"):
         in_area_stops(replace(flow, vehicle_class="bus"), traffic)

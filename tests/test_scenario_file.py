@@ -147,6 +147,11 @@ def _everything_changed() -> Scenario:
     values: dict[str, Any] = {a.path: _changed(a, a.default) for a in ASSUMPTIONS}
     values.update({"stage_years": [2025, 2030, 2035], "budget_cny": 8e7, "drive_time_min": 25.0,
                    "depot_power_kw": 120.0, "dc_power_kw": 150.0})
+    # Values that must agree with each other (traffic_problems): shares summing to 1, places named alike.
+    values["traffic.class_shares"] = {"car": 0.6, "truck": 0.3, "coach": 0.1}
+    values["traffic.gateway_toward"] = {k: v + " (changed)" for k, v in Scenario().traffic.gateway_toward.items()}
+    for key in ("traffic.gateway_external_km", "traffic.ev_share_factor_by_toward"):
+        values[key] = {k + " (changed)": v for k, v in values[key].items()}
     return scenario_from_options(values)
 
 

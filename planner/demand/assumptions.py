@@ -37,7 +37,7 @@ class TrafficAssumptions:
     design_day: str = doc("ordinary", unit="", help="day the corridor chargers are sized for: ordinary or holiday",
                           source="choice of the planner", choices=("ordinary", "holiday"))
     holiday_traffic_factor: float = doc(
-        1.6, unit="x AADT", help="daily expressway traffic on a toll-free holiday peak day against the annual average",
+        1.6, unit="x AADT", low=0.1, high=10.0, help="daily expressway traffic on a toll-free holiday peak day against the annual average",
         source="ASSUMPTION: toll-free holiday peaks on Guangdong expressways run well above the annual average; "
                "replace with the operator's counts")
     # ---- origin-destination flows (planner.demand.flows, gateways) ----
@@ -134,6 +134,13 @@ class TrafficAssumptions:
                "a toll gate for a detour into town")
 
 
+    def __post_init__(self) -> None:
+        """Checks between values that no single range states (a ``ValueError`` naming the key; the scenario
+        file and the API add where)."""
+        problems = traffic_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+
 @dataclass(frozen=True)
 class TownDemandAssumptions:
     """How the fleet records' EVs in a town become its peak-hour public fast-charging arrivals.
@@ -187,4 +194,43 @@ class TownDemandAssumptions:
 TOWN_DEMAND_CLASSES: tuple[str, ...] = ("passenger_car", "taxi", "ride_hailing")
 
 
-__all__ = ["TOWN_DEMAND_CLASSES", "TownDemandAssumptions", "TrafficAssumptions", "doc"]
+#: The vehicle classes of the traffic model (``planner.demand.flows.VEHICLE_CLASSES`` is this).
+TRAFFIC_CLASSES = ("car", "truck", "coach")
+#: Road classes where a gateway can be (``planner.demand.gateways``).
+GATEWAY_ROADS = ("motorway", "trunk")
+
+
+def traffic_problems(t: TrafficAssumptions) -> list[str]:
+    """What is inconsistent in ``t``, each naming its key (empty when nothing is)."""
+    out: list[str] = []
+    classes = set(TRAFFIC_CLASSES)
+    for name in ("class_shares", "town_trip_rate", "ev_range_km", "ev_share_by_class_year"):
+        table = getattr(t, name)
+        missing, unknown = classes - set(table), set(table) - classes
+        if missing or unknown:
+            out.append(f"traffic.{name}: expected one entry per vehicle class ({', '.join(TRAFFIC_CLASSES)}; a table "
+                       f"replaces the default whole)" + (f", missing {', '.join(sorted(missing))}" if missing else "")
+                       + (f", unknown {', '.join(sorted(unknown))}" if unknown else ""))
+    if not set(t.class_shares) - classes and abs(sum(t.class_shares.values()) - 1.0) > 1e-6:
+        out.append(f"traffic.class_shares: must sum to 1, got {sum(t.class_shares.values()):g}")
+    for name in ("gateway_aadt_by_road", "through_share_by_road"):
+        missing = set(GATEWAY_ROADS) - set(getattr(t, name))
+        if missing:
+            out.append(f"traffic.{name}: expected an entry for each gateway road class ({', '.join(GATEWAY_ROADS)}), "
+                       f"missing {', '.join(sorted(missing))}")
+    for cls, by_year in t.ev_share_by_class_year.items():
+        if not by_year:
+            out.append(f"traffic.ev_share_by_class_year.{cls}: expected at least one year")
+    if t.reserve_charge_share >= min(t.departure_charge_share, t.charge_to_share):
+        out.append(f"traffic.reserve_charge_share ({t.reserve_charge_share:g}): must be below departure_charge_share "
+                   f"({t.departure_charge_share:g}) and charge_to_share ({t.charge_to_share:g})")
+    places = set(t.gateway_toward.values())
+    for name in ("gateway_external_km", "ev_share_factor_by_toward"):
+        unknown = set(getattr(t, name)) - places
+        if unknown:
+            out.append(f"traffic.{name}: {', '.join(sorted(unknown))} is not a place of gateway_toward "
+                       f"({', '.join(sorted(places))})")
+    return out
+
+
+__all__ = ["GATEWAY_ROADS", "TRAFFIC_CLASSES", "TOWN_DEMAND_CLASSES", "TownDemandAssumptions", "TrafficAssumptions", "doc", "traffic_problems"]

@@ -325,7 +325,9 @@ class CountFit:
 
     @property
     def relative_error(self) -> float:
-        """(modelled after - counted) / counted."""
+        """(modelled after - counted) / counted; for a count of 0, 0 when the model has none there, else 1."""
+        if self.counted <= 0:
+            return 0.0 if self.modelled_after <= 1e-9 else 1.0
         return (self.modelled_after - self.counted) / self.counted
 
 
@@ -375,7 +377,8 @@ def calibrate(flows: Sequence[RoutedFlow], counts: Sequence[SegmentCount], *, to
         for e in c.edges:
             for i, n in edge_flows.get(e, ()):
                 per[i] = per.get(i, 0.0) + n
-        classes = [(k, c.aadt * s) for k, s in c.shares.items() if s > 0] if c.shares else [(None, c.aadt)]
+        # A class counted at share 0 is a target of 0: its flows through the segment are scaled away.
+        classes = [(k, c.aadt * s) for k, s in c.shares.items()] if c.shares else [(None, c.aadt)]
         any_flow = False
         for k, value in classes:
             idx = np.array([i for i in per if k is None or flows[i].vehicle_class == k], dtype=np.int64)
@@ -393,7 +396,7 @@ def calibrate(flows: Sequence[RoutedFlow], counts: Sequence[SegmentCount], *, to
             modelled = float(w @ x[idx])
             if modelled <= 0:
                 continue
-            worst = max(worst, abs(modelled - value) / value)
+            worst = max(worst, abs(modelled - value) / value if value > 0 else 1.0)
             x[idx] *= value / modelled
         if worst <= tolerance:
             converged = True

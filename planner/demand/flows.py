@@ -254,6 +254,9 @@ def gravity_od(zones: Sequence[Zone], times_min: np.ndarray, traffic: TrafficAss
     with np.errstate(over="ignore"):
         w = np.exp(-decay * np.where(np.isfinite(times_min), times_min, np.inf))
     np.fill_diagonal(w, 0.0)
+    # Zones at one node (census townships placed at their host town) swap no trips of 0 km.
+    origins = np.array([z.origin_node for z in zones])
+    w[origins[:, None] == origins[None, :]] = 0.0
     town = np.array([z.kind == "town" for z in zones])
     gate = ~town
     mass = np.array([z.mass for z in zones], dtype=float)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +51,13 @@ class ChargingAssessment:
     closed: tuple[str, ...] = ()
     chargers: tuple[CountyChargers, ...] = field(default=())
     source: str = ""
+    #: The records' cut-off when it lies after the target year (judged on today's chargers), else None.
+    target_year_passed_on: date | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status, "reason": self.reason, "stage_year": self.stage_year,
+                "target_year_passed_on": None if self.target_year_passed_on is None
+                else self.target_year_passed_on.isoformat(),
                 "sides_with_station": self.sides_with_station, "sides_total": self.sides_total,
                 "sides_meeting_today": self.sides_meeting_today, "closed_service_areas": list(self.closed),
                 "chargers_by_county": [c.to_dict() for c in self.chargers], "source": self.source}
@@ -84,7 +89,7 @@ def _int(value: Any) -> int | None:
 
 
 def assess_service_area_charging(summary: Mapping[str, Any] | None, *, evs_by_county: Mapping[str, int] | None = None,
-                                 year: int = CLAUSE_22_YEAR) -> ChargingAssessment:
+                                 year: int = CLAUSE_22_YEAR, as_of: date | None = None) -> ChargingAssessment:
     """Clause 22 from a plan summary (None: not assessed), with 车桩比 for ``evs_by_county``.
 
     The stage of ``year`` is read (else the earliest later stage). Keys read when present, per stage or at
@@ -92,6 +97,9 @@ def assess_service_area_charging(summary: Mapping[str, Any] | None, *, evs_by_co
     ``service_area_sides_meeting_clause_22`` (fast charging there today), ``closed_service_areas``,
     ``public_chargers_by_county`` (else the chargers of ``by_county``), and ``clause_22`` (one entry per
     active side with ``meets_clause_22_today``).
+
+    ``as_of`` (the records' cut-off): once the whole target year lies before it, the target is judged on what
+    stands today, not on the plan: met when every active side has fast charging, else off track.
     """
     evs = {str(k): int(v) for k, v in (evs_by_county or {}).items()}
     if summary is None:
@@ -123,7 +131,7 @@ def assess_service_area_charging(summary: Mapping[str, Any] | None, *, evs_by_co
         for f in features:
             props = f.get("properties") or {}
             if props.get("status", "active") != "active":
-                label = f"{props.get('name_zh') or props.get('name') or props.get('id')} ({props.get('status')})"
+                label = str(props.get("name_zh") or props.get("name") or props.get("id"))
                 if label not in closed:
                     closed.append(label)
     by_county = pick("public_chargers_by_county") or {}
@@ -151,4 +159,10 @@ def assess_service_area_charging(summary: Mapping[str, Any] | None, *, evs_by_co
                   "but the summary does not give the number of sides to compare")
     if stage_year > year:
         status, reason = "at risk", reason + f"; the plan has no {year} stage (first stage {stage_year})"
-    return ChargingAssessment(status, reason, stage_year, with_station, total, meeting, tuple(closed), chargers, source)
+    passed = as_of if as_of is not None and as_of >= date(year, 12, 31) else None
+    if passed is not None and status != "met":
+        have = f"{meeting} of {total}" if meeting is not None and total else "not every one"
+        status, reason = "off track", (f"the target year {year} has passed (data to {passed.isoformat()}): {have} "
+                                       f"active service-area sides have fast charging today; {planned}")
+    return ChargingAssessment(status, reason, stage_year, with_station, total, meeting, tuple(closed), chargers, source,
+                              passed)

@@ -205,6 +205,8 @@ LABELS: dict[str, Label] = {
     "c22_no_total": Label("规划在每个在用服务区都布站（强制规则），但摘要未给出服务区总数以作比较",
                           "the plan puts a station at every active side (its mandatory rule), but the summary does "
                           "not give the number of sides to compare"),
+    "c22_passed": Label("目标年 {year} 年已过（数据截至 {date}），按现有充电设施评估", "the target year {year} has passed "
+                        "(data to {date}): judged on the chargers standing today"),
     "c22_late": Label("规划没有 {year} 年阶段（首个阶段为 {stage} 年）", "the plan has no {year} stage (first stage "
                                                                    "{stage})"),
     "c22_quote": Label("到 2025 年前实现高速公路服务区快充站全覆盖", "到 2025 年前实现高速公路服务区快充站全覆盖"),
@@ -475,4 +477,6 @@ def clause_22_reason(lang: Lang, c: Mapping[str, Any], *, year: int = 2025) -> s
         text = planned + sep + t(lang, "c22_no_total")
     if stage > year:
         text += sep + t(lang, "c22_late", year=year, stage=stage)
+    if c.get("target_year_passed_on") and c.get("status") != "met":
+        text = t(lang, "c22_passed", year=year, date=c["target_year_passed_on"]) + sep + text
     return text

@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -277,7 +277,13 @@ def _clause_22(records: FleetRecords, cutoff: Cutoff, summary: Mapping[str, Any]
     d = cutoff.date
     in_stock = (v["registered_on"] <= d) & ~(v["deregistered_on"] <= d) & v["powertrain"].isin(NE_POWERTRAINS)
     evs = v[in_stock.to_numpy(dtype=bool)]["county_code"].astype(str).value_counts().sort_index()
-    return assess_service_area_charging(summary, evs_by_county={k: int(n) for k, n in evs.items()}).to_dict()
+    return assess_service_area_charging(summary, evs_by_county={k: int(n) for k, n in evs.items()},
+                                        as_of=_as_date(d)).to_dict()
+
+
+def _as_date(value: Any) -> date:
+    """A cut-off as a ``datetime.date`` (it may be a pandas or numpy timestamp)."""
+    return pd.Timestamp(value).date()
 
 
 def _decompositions(records: FleetRecords, series: FleetSeries, year: int) -> list[dict[str, Any]]:

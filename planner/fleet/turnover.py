@@ -343,11 +343,13 @@ def project(records: FleetRecords, *, years: Iterable[int], cutoff: Cutoff | Non
     shares: dict[tuple[str, str | None, int], Share] = {}
     parts: dict[tuple[str, str | None, int], tuple[float, float, float, float]] = {}
     for y in years:
-        surv_y = survivors[y]
+        surv_y = list(survivors[y].items())
+        added_y = list(added[y].items())
+        unit_y = [(cty, c, v) for (cty, c, yy), v in unit_parts.items() if yy == y]
         for area in areas:
             for ind, vclass in STOCK_CLASS.items():
                 ne_e = other_e = 0.0
-                for (cty, c, p), n in surv_y.items():
+                for (cty, c, p), n in surv_y:
                     if c != vclass or (area is not None and cty != area):
                         continue
                     if p in ne_pts:
@@ -355,15 +357,14 @@ def project(records: FleetRecords, *, years: Iterable[int], cutoff: Cutoff | Non
                     else:
                         other_e += n
                 ne_a = other_a = unit = 0.0
-                for (cty, c, p), n in added[y].items():
+                for (cty, c, p), n in added_y:
                     if c != vclass or (area is not None and cty != area):
                         continue
                     if p in ne_pts:
                         ne_a += n
                     else:
                         other_a += n
-                unit = sum(v for (cty, c, yy), v in unit_parts.items()
-                           if c == vclass and yy == y and (area is None or cty == area))
+                unit = sum(v for cty, c, v in unit_y if c == vclass and (area is None or cty == area))
                 shares[(ind, area, y)] = Share(ne_e + ne_a, ne_e + other_e + ne_a + other_a)
                 parts[(ind, area, y)] = (ne_e, other_e, unit, ne_a + other_a)
             f_all = f_ne = f_clean = car_all = car_ne = 0.0

@@ -623,18 +623,24 @@ class _EdgeTable:
                             dtype=np.int32).reshape(k_add, len(TAG_KEYS))
         tags = np.concatenate([s["tags"][base], add_tags])[order]
         # osmid: one id per edge, or a list (merged edges of several ways)
-        lists = s["osm_lists"]
-        osm_all = [lists.get(i) for i in base.tolist()] + [d["osmid"] for d in add_d]
+        n_base = len(base)
+        base_pos = np.full(len(s["u"]), -1, dtype=np.int64)
+        base_pos[base] = np.arange(n_base)
+        at_final = np.empty(len(order), dtype=np.int64)
+        at_final[order] = np.arange(len(order))
+        lists = {int(at_final[base_pos[i]]): o for i, o in s["osm_lists"].items() if base_pos[i] >= 0}
+        lists.update({int(at_final[n_base + j]): d["osmid"] for j, d in enumerate(add_d) if isinstance(d["osmid"], list)})
         scal = np.concatenate([s["osm_scalar"][base], np.array(
             [-1 if isinstance(d["osmid"], list) else d["osmid"] for d in add_d], dtype=np.int64)])[order]
-        osm_all = [osm_all[i] for i in order.tolist()]
-        is_list = np.array([isinstance(o, list) for o in osm_all], dtype=bool)
-        o_counts = np.ones(len(osm_all), dtype=np.int64)
-        o_counts[is_list] = [len(osm_all[i]) for i in np.flatnonzero(is_list).tolist()]
+        is_list = np.zeros(len(order), dtype=bool)
+        is_list[list(lists)] = True
+        o_counts = np.ones(len(order), dtype=np.int64)
+        for i, o in lists.items():
+            o_counts[i] = len(o)
         o_start = np.r_[0, np.cumsum(o_counts)].astype(np.int64)
         o_flat = np.repeat(scal, o_counts)
-        for i in np.flatnonzero(is_list).tolist():
-            o_flat[o_start[i]:o_start[i + 1]] = osm_all[i]
+        for i, o in lists.items():
+            o_flat[o_start[i]:o_start[i + 1]] = o
         # geometry ranges of the kept edges, then of the added pieces
         gs = s["geom_start"]
         add_xy = [np.asarray(d["geometry"].coords, dtype=float) for d in add_d]

@@ -766,7 +766,6 @@ def _greedy_attempt(inp: ModelInput, model: _Model, options: SolverOptions,
                     banned: set[int]) -> dict[str, float] | int | None:
     """One placement of ``greedy_start``: the values, or the site that could not be sized (None: give up)."""
     T = range(len(inp.years))
-    never = len(inp.years)
     need_t = [[t for t in T if d.required_by_stage[t]] if d.sites else [] for d in inp.demands]
     todo = {i for i, ts in enumerate(need_t) if ts}
     forced = {j for j, s in enumerate(inp.sites) if s.mandatory or s.has_existing}
@@ -812,8 +811,63 @@ def _greedy_attempt(inp: ModelInput, model: _Model, options: SolverOptions,
             site_of[i] = k
             load[k] = load.get(k, 0.0) + inp.demands[i].arrivals_by_stage[-1]
         load.pop(j, None)
-    _improve_assignment(inp, site_of, need_t, forced, banned, set(model.separable))
-    opens: dict[int, int] = {j: 0 for j in forced}
+    plain = _start_values(inp, model, options, site_of, need_t, forced, banned, set())
+    if not isinstance(plain, tuple):
+        return plain
+    # The same placement improved by local search, with the corridor windows' sites chosen first (so
+    # that demand can move to them): kept when its exact present value is lower.
+    # Also from a pooled placement: each point not at a forced site to the site in its reach that the
+    # most demand can reach (economies of scale favour the few sites many points share).
+    window_sites = _window_sites(inp, forced, banned)
+    reach_load: dict[int, float] = {}
+    for d in inp.demands:
+        for j in d.sites:
+            reach_load[j] = reach_load.get(j, 0.0) + d.arrivals_by_stage[-1]
+    pooled = dict(site_of)
+    for i, j in site_of.items():
+        if j not in forced:
+            pooled[i] = max((k for k in inp.demands[i].sites if k not in banned),
+                            key=lambda k: (reach_load.get(k, 0.0), -k))
+    best = plain
+    for placement in (dict(site_of), pooled):
+        _improve_assignment(inp, placement, need_t, forced | window_sites, banned, set(model.separable))
+        got = _start_values(inp, model, options, placement, need_t, forced, banned, window_sites)
+        if isinstance(got, tuple) and got[1] < best[1] - 1e-6:
+            best = got
+    return best[0]
+
+
+def _window_sites(inp: ModelInput, forced: set[int], banned: set[int]) -> set[int]:
+    """Sites opened from the first stage so that every corridor window has one (besides ``forced``): the
+    site in the most windows still without one first, then the one with the most demand in reach."""
+    reach_load: dict[int, float] = {}
+    for d in inp.demands:
+        for j in d.sites:
+            reach_load[j] = reach_load.get(j, 0.0) + d.arrivals_by_stage[-1]
+    todo = [set(w) for w in inp.windows if w and not set(w) & forced]
+    out: set[int] = set()
+    while todo:
+        counts: dict[int, int] = {}
+        for w in todo:
+            for j in w:
+                if j not in banned:
+                    counts[j] = counts.get(j, 0) + 1
+        if not counts:
+            break
+        j = max(counts, key=lambda k: (counts[k], reach_load.get(k, 0.0), -k))
+        out.add(j)
+        todo = [w for w in todo if j not in w]
+    return out
+
+
+def _start_values(inp: ModelInput, model: _Model, options: SolverOptions, site_of: dict[int, int],
+                  need_t: list[list[int]], forced: set[int], banned: set[int],
+                  window_sites: set[int]) -> tuple[dict[str, float], float] | int | None:
+    """The starting values of a placement (each site sized exactly) and their present value, or the site
+    that could not be sized (None: give up)."""
+    T = range(len(inp.years))
+    never = len(inp.years)
+    opens: dict[int, int] = {j: 0 for j in forced | window_sites}
     for i, j in site_of.items():
         opens[j] = min(opens.get(j, never), need_t[i][0])
     for sites in inp.windows:
@@ -822,6 +876,7 @@ def _greedy_attempt(inp: ModelInput, model: _Model, options: SolverOptions,
                 pick = next((j for j in sites if j not in banned), sites[0])
                 opens[pick] = min(opens.get(pick, t), t)
     start: dict[str, float] = {}
+    pv = 0.0
     for j, t0 in opens.items():
         s = inp.sites[j]
         load = [s.base(t) if t >= t0 else 0.0 for t in T]
@@ -832,28 +887,35 @@ def _greedy_attempt(inp: ModelInput, model: _Model, options: SolverOptions,
         for t in T:
             start[model.y[j, t].name] = float(t >= t0)
         if j in model.separable:
-            if model.separable[j][t0] is None:
+            seq = model.separable[j][t0]
+            if seq is None:
                 return None
-            continue
-        chargers = size_alone(inp, j, t0, load, options, max(model.upper[j, k] for k in s.classes))
-        if chargers is None:
-            return None if j in forced or j in banned else j
-        _write_site(inp, model, j, t0, chargers, start)
+        else:
+            seq = size_alone(inp, j, t0, load, options, max(model.upper[j, k] for k in s.classes))
+            if seq is None:
+                return None if j in forced or j in banned else j
+            _write_site(inp, model, j, t0, seq, start)
+        spent = _site_solution(inp, j, seq, [t >= t0 for t in T], [0.0 for _ in T]).capex_by_stage
+        pv += sum(inp.discount(t) * spent[t] for t in T)
     for i, j in site_of.items():
         for t in need_t[i]:
             start[model.x[i, j, t].name] = 1.0
-    return start
+    return start, pv
 
 
 def _improve_assignment(inp: ModelInput, site_of: dict[int, int], need_t: list[list[int]], forced: set[int],
-                        banned: set[int], separable: set[int], passes: int = 50) -> None:
+                        banned: set[int], separable: set[int], passes: int = 50,
+                        budget: int = 200_000) -> None:
     """Local search on ``greedy_start``'s placement (in place): move a point, or every point of a site,
     to another site in reach while the plan's estimated present value falls.
 
     The estimate prices a two-class site at the fewest chargers of the share rule's mix
     (``mixed_capacity``) that serve its load in each stage, nested over stages, plus its fixed cost in
-    the stage it opens; other sites are not moved to or from. Only a heuristic: the start is then sized
-    exactly (``size_alone``), so it stays a feasible plan of the exact model whatever the estimate says.
+    the stage it opens; other sites are not moved to or from. Moves: a point to its best site; all the
+    points in a site's reach to it; a site's points each to its best other site (closing it). At most
+    ``passes`` rounds and about ``budget`` site estimates (deterministic, so that the start is too). Only a
+    heuristic: the start is then sized exactly (``size_alone``), so it stays a feasible plan of the exact
+    model whatever the estimate says, and ``greedy_start`` keeps it only when its exact cost is lower.
     """
     T = range(len(inp.years))
     disc = [inp.discount(t) for t in T]
@@ -886,7 +948,10 @@ def _improve_assignment(inp: ModelInput, site_of: dict[int, int], need_t: list[l
         new_h = math.ceil(s.high_power_share * new - 1e-9)
         return inp.classes[h].unit_cost_cny * new_h + inp.classes[o].unit_cost_cny * (new - new_h)
 
+    evaluations = [0]
+
     def site_pv(j: int, points: list[int]) -> float:
+        evaluations[0] += 1
         if not points and j not in forced:
             return 0.0
         s = inp.sites[j]
@@ -914,6 +979,11 @@ def _improve_assignment(inp: ModelInput, site_of: dict[int, int], need_t: list[l
     def pv_at(j: int, pts: list[int]) -> float:
         return site_pv(j, pts) if movable(j) else math.inf
 
+    def value_of(j: int) -> float:
+        if j not in value:
+            value[j] = pv_at(j, members.get(j, []))
+        return value[j]
+
     for _ in range(passes):
         improved = False
         for i in sorted(site_of):
@@ -921,13 +991,12 @@ def _improve_assignment(inp: ModelInput, site_of: dict[int, int], need_t: list[l
             if not movable(j):
                 continue
             rest = [p for p in members[j] if p != i]
-            gain_here = value[j] - site_pv(j, rest)
+            gain_here = value_of(j) - site_pv(j, rest)
             best, best_delta = None, -1e-3
             for k in inp.demands[i].sites:
                 if k == j or not movable(k):
                     continue
-                before = value.get(k, site_pv(k, members.get(k, [])))
-                delta = pv_at(k, members.get(k, []) + [i]) - before - gain_here
+                delta = pv_at(k, members.get(k, []) + [i]) - value_of(k) - gain_here
                 if delta < best_delta:
                     best, best_delta = k, delta
             if best is not None:
@@ -937,36 +1006,63 @@ def _improve_assignment(inp: ModelInput, site_of: dict[int, int], need_t: list[l
                 value[best] = site_pv(best, members[best])
                 site_of[i] = best
                 improved = True
+        # Gather at a site every point in its reach, if the total falls (pooled chargers serve more each).
+        reach_of: dict[int, list[int]] = {}
+        for i in sorted(site_of):
+            for k in inp.demands[i].sites:
+                if movable(k) and movable(site_of[i]) and site_of[i] != k:
+                    reach_of.setdefault(k, []).append(i)
+        best_move, best_delta = None, -1e-3
+        for k, pts in sorted(reach_of.items()):
+            if evaluations[0] > budget:
+                break
+            change = _moved(members, {i: k for i in pts}, site_of)
+            delta = sum(pv_at(m, v) - value_of(m) for m, v in change.items())
+            if delta < best_delta:
+                best_move, best_delta = {i: k for i in pts}, delta
         # Close a site: each of its points to its cheapest other site, if the total falls.
         for j in sorted(members):
             pts = members[j]
-            if not pts or not movable(j) or j in forced:
+            if evaluations[0] > budget or not pts or not movable(j) or j in forced:
                 continue
-            trial = {k: list(v) for k, v in members.items()}
-            trial[j] = []
-            ok = True
+            moves: dict[int, int] = {}
             for i in pts:
-                options = [k for k in inp.demands[i].sites if k != j and movable(k)]
-                if not options:
-                    ok = False
+                choices = [k for k in inp.demands[i].sites if k != j and movable(k)]
+                if not choices:
                     break
-                k = min(options, key=lambda k: pv_at(k, trial.get(k, []) + [i]) - pv_at(k, trial.get(k, [])))
-                trial.setdefault(k, []).append(i)
-            if not ok:
-                continue
-            touched = {j} | {site_of[i] for i in pts} | {k for k in trial if trial[k] != members.get(k, [])}
-            old = sum(value.get(k, pv_at(k, members.get(k, []))) for k in touched)
-            new = sum(pv_at(k, trial.get(k, [])) for k in touched)
-            if new < old - 1e-3:
-                members = trial
-                for k in touched:
-                    value[k] = pv_at(k, members.get(k, []))
-                for k, v in members.items():
-                    for i in v:
-                        site_of[i] = k
-                improved = True
-        if not improved:
+                now = _moved(members, moves, site_of)
+                moves[i] = min(choices, key=lambda k: pv_at(k, now.get(k, members.get(k, [])) + [i])
+                               - pv_at(k, now.get(k, members.get(k, []))))
+            else:
+                change = _moved(members, moves, site_of)
+                delta = sum(pv_at(m, v) - value_of(m) for m, v in change.items())
+                if delta < best_delta:
+                    best_move, best_delta = moves, delta
+        if best_move is not None:
+            for m, v in _moved(members, best_move, site_of).items():
+                members[m] = v
+                value[m] = pv_at(m, v)
+            site_of.update(best_move)
+            improved = True
+        if not improved or evaluations[0] > budget:
             break
+
+
+def _moved(members: dict[int, list[int]], moves: dict[int, int], site_of: dict[int, int]) -> dict[int, list[int]]:
+    """The member lists of the sites that ``moves`` (point -> new site) changes, after the moves."""
+    out: dict[int, list[int]] = {}
+    for i, k in moves.items():
+        j = site_of[i]
+        if j == k:
+            continue
+        out.setdefault(j, list(members.get(j, [])))
+        out.setdefault(k, list(members.get(k, [])))
+    for i, k in moves.items():
+        j = site_of[i]
+        if j != k:
+            out[j].remove(i)
+            out[k].append(i)
+    return out
 
 
 def _write_site(inp: ModelInput, model: _Model, j: int, t0: int, chargers: list[dict[str, int]],

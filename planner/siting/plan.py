@@ -198,6 +198,7 @@ class PlanResult:
                 "towns": len(self.towns),
                 "population_covered": sum(t.town.population or 0 for t in covered),
                 "towns_covered_population_unknown": sum(1 for t in covered if t.town.population is None),
+                "public_chargers_by_county": _public_by_county(open_sites, year),
                 "coverage_by_county": {k: {"towns": v["towns"], "covered": v["covered"]}
                                        for k, v in towns_by_county.items()},
                 "by_county": dict(sorted(counties.items())),
@@ -257,6 +258,16 @@ class PlanResult:
                 f"missing_chargers_{first}": s.chargers_by_stage[first] - have,
             })
         return out
+
+
+def _public_by_county(sites: Sequence[SitePlan], year: int) -> dict[str, int]:
+    """Chargers of public sites (not fleet depots) per county code in ``year``: the 车桩比's denominator."""
+    out: dict[str, int] = {}
+    for s in sites:
+        if s.candidate.public:
+            code = s.county_code or "unknown"
+            out[code] = out.get(code, 0) + s.chargers_by_stage[year]
+    return dict(sorted(out.items()))
 
 
 def _count(items: Iterable[CandidateKind]) -> dict[str, int]:

@@ -773,7 +773,12 @@ def _build(obj: Any, section: str, given: Mapping[str, object]) -> Any:
             changes[f.name] = _build(getattr(obj, f.name), path, given)
         elif path in given:
             changes[f.name] = ASSUMPTION_BY_PATH[path].to_python(given[path])
-    return replace(obj, **changes) if changes else obj
+    try:
+        return replace(obj, **changes) if changes else obj
+    except ScenarioError:
+        raise
+    except ValueError as exc:  # a check between the section's values (e.g. shares that must sum to 1)
+        raise ScenarioError(str(exc), option=section) from None
 
 
 def scenario_from_options(
