@@ -174,6 +174,8 @@ class _Model:
     upper: dict[tuple[int, str], int]
     slack: dict[str, pulp.LpVariable] = field(default_factory=dict)
     separable: dict[int, list[list[dict[str, int]] | None]] = field(default_factory=dict)
+    #: Capacity level chains: (site, class or "all", stage) -> the most chargers a level counts.
+    chains: dict[tuple[int, str, int], int] = field(default_factory=dict)
 
 
 def _mixed(inp: ModelInput, s: SiteInput) -> bool:
@@ -344,6 +346,7 @@ def size_alone(inp: ModelInput, j: int, t0: int, base: Sequence[float], options:
 def _build(inp: ModelInput, *, budget_mode: bool, elastic: bool = False,
            separable: dict[int, list[list[dict[str, int]] | None]] | None = None) -> _Model:
     separable = separable or {}
+    chains: dict[tuple[int, str, int], int] = {}
     years = inp.years
     T = range(len(years))
     prob = pulp.LpProblem("evplan_siting", pulp.LpMinimize)
@@ -426,9 +429,9 @@ def _build(inp: ModelInput, *, budget_mode: bool, elastic: bool = False,
                 capex[t] += c * add[j, k, t] - (c * add[j, k, t - 1] if t else 0)
             if s.fixed_cost_cny and not s.has_existing:
                 capex[t] += s.fixed_cost_cny * y[j, t] - (s.fixed_cost_cny * y[j, t - 1] if t else 0)
-            # Capacity: unary units, in order (v_m >= v_{m+1}), each worth its Erlang-C increment. A site
-            # of standard and high-power chargers has its mix fixed by the share rule, so one unary over
-            # its total count carries the capacity of that mix (``mixed_capacity``); else one per class.
+            # Capacity: one level chain per class, its levels worth the Erlang-C capacity. A site of
+            # standard and high-power chargers has its mix fixed by the share rule, so one chain over its
+            # total count carries the capacity of that mix (``mixed_capacity``); else one per class.
             units: list[tuple[pulp.LpVariable, float]] = []
             mixed = _mixed(inp, s)
             groups = [(None, s.classes)] if mixed else [(k, (k,)) for k in s.classes]
@@ -450,14 +453,18 @@ def _build(inp: ModelInput, *, budget_mode: bool, elastic: bool = False,
                                                          inp.max_wait_probability))
                     table = capacity_table(cls.session_minutes, inp.max_wait_probability, m_len)
                 tag = label or "all"
-                vs = [model_variable(prob, f"unit_{j}_{tag}_{t}_{m}", 0, 1, pulp.LpBinary) for m in range(1, m_len + 1)]
-                for m in range(1, m_len):
-                    prob += vs[m - 1] - vs[m] >= 0, f"order_{j}_{tag}_{t}_{m}"
-                if vs:  # a unit counts only at an open site (valid: chargers need it; tightens the relaxation)
-                    prob += vs[0] - y[j, t] <= 0, f"unitopen_{j}_{tag}_{t}"
-                prob += (pulp.LpAffineExpression([(v, 1) for v in vs] + [(add[j, k, t], -1) for k in members])
-                         <= sum(s.existing(t, k) for k in members), f"units_{j}_{tag}_{t}")
-                units += [(v, table[m + 1] - table[m]) for m, v in enumerate(vs)]
+                # Capacity levels: ``level[m] = 1`` says the site's chargers of the group number at least
+                # m and count as m (one level at most, and only at an open site). The same plans as an
+                # ordered unary chain and the same relaxation (both give the chord of the Erlang curve),
+                # but one row per chain instead of one per unit, on which HiGHS's cuts bite far faster.
+                levels = [model_variable(prob, f"level_{j}_{tag}_{t}_{m}", 0, 1, pulp.LpBinary)
+                          for m in range(1, m_len + 1)]
+                chains[j, tag, t] = m_len
+                prob += pulp.LpAffineExpression([(u, 1) for u in levels]) - y[j, t] <= 0, f"oneLevel_{j}_{tag}_{t}"
+                prob += (pulp.LpAffineExpression([(u, m + 1) for m, u in enumerate(levels)]
+                                                 + [(add[j, k, t], -1) for k in members])
+                         <= sum(s.existing(t, k) for k in members), f"levelCount_{j}_{tag}_{t}")
+                units += [(u, table[m + 1]) for m, u in enumerate(levels)]
             served_terms[j, t] = [(y[j, t], s.base(t))] if s.base(t) > 0 else []
             served_terms[j, t] += [(v, -inc) for v, inc in units]
 
@@ -513,7 +520,7 @@ def _build(inp: ModelInput, *, budget_mode: bool, elastic: bool = False,
     pv = pulp.LpAffineExpression()
     for t in T:
         pv += inp.discount(t) * capex[t]
-    return _Model(prob, y, add, x, z, capex, pv, upper, slack, separable)
+    return _Model(prob, y, add, x, z, capex, pv, upper, slack, separable, chains)
 
 
 def _assignable(inp: ModelInput, d: DemandInput, t: int, budget_mode: bool) -> bool:
@@ -542,8 +549,8 @@ def solve_model(inp: ModelInput, options: SolverOptions | None = None, *, reduce
 
     Variables, per site j, class k, stage t: ``open[j,t]`` binary, nondecreasing in t;
     ``add[j,k,t]`` integer new chargers (cumulative, nondecreasing), so chargers are
-    ``existing[j,k,t] + add[j,k,t]``; ``unit[j,k,m,t]`` binary for m = 1..M (the m-th charger of the
-    class counts for capacity), ordered ``unit[m] >= unit[m+1]`` and at most the chargers there;
+    ``existing[j,k,t] + add[j,k,t]``; ``level[j,k,m,t]`` binary for m = 1..M (the class's chargers
+    count as m for capacity; at most one level per site, class and stage);
     ``x[i,j,t]`` in [0, 1], the share of demand i served at site j, only for j in i's reach;
     ``served[i,t]`` binary (budget mode) or fixed.
 
@@ -551,10 +558,12 @@ def solve_model(inp: ModelInput, options: SolverOptions | None = None, *, reduce
     mandatory one is open; an open site holds its floor; new chargers are at least
     ``high_power_share`` high-power; ``diversity * (existing kW + new kW) <= grid kW``;
     ``sum_j x[i,j,t] = served[i,t]`` and ``x[i,j,t] <= open[j,t]``; capacity:
-    ``base[j,t] * open[j,t] + sum_i arrivals[i,t] * x[i,j,t] <= sum_k sum_m (C_k(m) - C_k(m-1)) unit[j,k,m,t]``
-    where ``C_k(m)`` is the Erlang-C capacity of m chargers of class k (``max_arrivals_per_hour``).
-    As the units are ordered, the right side is exactly ``sum_k C_k(units_k)``: exact although
-    ``C_k`` is convex (the feasible set is not convex; the binaries carry it). Classes are two
+    ``base[j,t] * open[j,t] + sum_i arrivals[i,t] * x[i,j,t] <= sum_k sum_m C_k(m) level[j,k,m,t]``
+    where ``C_k(m)`` is the Erlang-C capacity of m chargers of class k (``max_arrivals_per_hour``),
+    ``sum_m level[j,k,m,t] <= open[j,t]`` and ``sum_m m * level[j,k,m,t] <= chargers``: the right side
+    is at most ``sum_k C_k(chargers_k)`` and reaches it (level ``min(chargers, M)``), exact although
+    ``C_k`` is convex (the feasible set is not convex; the binaries carry it). A two-class site under
+    the share rule has one level chain over its total count (``mixed_capacity``). Classes are two
     separate queues (a conservative view: pooling them would only shorten waits). Each window has
     an open site in every stage.
 
@@ -570,7 +579,7 @@ def solve_model(inp: ModelInput, options: SolverOptions | None = None, *, reduce
     phase stopped on time hands on its best plan, reported "feasible" (not proven optimal), never optimal.
 
     ``reduce`` (default) applies reductions that change no answer: demand points of one reach set merged
-    (``merge_demands``, outside budget mode), and the cost phase started from ``greedy_start``. Units
+    (``merge_demands``, outside budget mode), and the cost phase started from ``greedy_start``. Levels
     count capacity only in stages a demand can be assigned, and only up to what the site's reachable
     demand can use, in either case.
     """
@@ -740,7 +749,8 @@ def expand_solution(inp: ModelInput, sol: ModelSolution, members: tuple[tuple[in
     return replace(sol, assignment=tuple(assignment), served=tuple(served))
 
 
-def greedy_start(inp: ModelInput, model: _Model, options: SolverOptions, tries: int = 20) -> dict[str, float] | None:
+def greedy_start(inp: ModelInput, model: _Model, options: SolverOptions, tries: int = 20,
+                 improve: bool = True) -> dict[str, float] | None:
     """A feasible plan to start the cost phase from (outside budget mode), as variable values by name.
 
     Each required demand point goes wholly to one site: first to a site that is open anyway (mandatory,
@@ -749,11 +759,13 @@ def greedy_start(inp: ModelInput, model: _Model, options: SolverOptions, tries: 
     site in reach); every corridor window gets its first site if none of its sites is open; each site
     opens in the first stage it is needed and is sized exactly for what it then serves (``size_alone``). A site that
     cannot be sized for its points (a grid or space limit) is left out and the points placed again, up
-    to ``tries`` times; None when that does not succeed (the solver then starts without a plan).
+    to ``tries`` times; None when that does not succeed (the solver then starts without a plan). With
+    ``improve``, the placement is also improved by local search (``_improve_assignment``, the corridor
+    windows' sites chosen first) and that plan returned when its exact present value is lower.
     """
     banned: set[int] = set()
     for _ in range(tries):
-        out = _greedy_attempt(inp, model, options, banned)
+        out = _greedy_attempt(inp, model, options, banned, improve)
         if isinstance(out, dict):
             return out
         if out is None:
@@ -763,7 +775,7 @@ def greedy_start(inp: ModelInput, model: _Model, options: SolverOptions, tries: 
 
 
 def _greedy_attempt(inp: ModelInput, model: _Model, options: SolverOptions,
-                    banned: set[int]) -> dict[str, float] | int | None:
+                    banned: set[int], improve: bool = True) -> dict[str, float] | int | None:
     """One placement of ``greedy_start``: the values, or the site that could not be sized (None: give up)."""
     T = range(len(inp.years))
     need_t = [[t for t in T if d.required_by_stage[t]] if d.sites else [] for d in inp.demands]
@@ -812,29 +824,17 @@ def _greedy_attempt(inp: ModelInput, model: _Model, options: SolverOptions,
             load[k] = load.get(k, 0.0) + inp.demands[i].arrivals_by_stage[-1]
         load.pop(j, None)
     plain = _start_values(inp, model, options, site_of, need_t, forced, banned, set())
-    if not isinstance(plain, tuple):
-        return plain
+    if not isinstance(plain, tuple) or not improve:
+        return plain if not isinstance(plain, tuple) else plain[0]
     # The same placement improved by local search, with the corridor windows' sites chosen first (so
     # that demand can move to them): kept when its exact present value is lower.
-    # Also from a pooled placement: each point not at a forced site to the site in its reach that the
-    # most demand can reach (economies of scale favour the few sites many points share).
+    moved = dict(site_of)
     window_sites = _window_sites(inp, forced, banned)
-    reach_load: dict[int, float] = {}
-    for d in inp.demands:
-        for j in d.sites:
-            reach_load[j] = reach_load.get(j, 0.0) + d.arrivals_by_stage[-1]
-    pooled = dict(site_of)
-    for i, j in site_of.items():
-        if j not in forced:
-            pooled[i] = max((k for k in inp.demands[i].sites if k not in banned),
-                            key=lambda k: (reach_load.get(k, 0.0), -k))
-    best = plain
-    for placement in (dict(site_of), pooled):
-        _improve_assignment(inp, placement, need_t, forced | window_sites, banned, set(model.separable))
-        got = _start_values(inp, model, options, placement, need_t, forced, banned, window_sites)
-        if isinstance(got, tuple) and got[1] < best[1] - 1e-6:
-            best = got
-    return best[0]
+    _improve_assignment(inp, moved, need_t, forced | window_sites, banned, set(model.separable))
+    better = _start_values(inp, model, options, moved, need_t, forced, banned, window_sites)
+    if isinstance(better, tuple) and better[1] < plain[1] - 1e-6:
+        return better[0]
+    return plain[0]
 
 
 def _window_sites(inp: ModelInput, forced: set[int], banned: set[int]) -> set[int]:
@@ -1076,8 +1076,9 @@ def _write_site(inp: ModelInput, model: _Model, j: int, t0: int, chargers: list[
             start[model.add[j, k, t].name] = float(chargers[t][k] - s.existing(t, k)) if t >= t0 else 0.0
         counts = [("all", sum(chargers[t].values()))] if mixed else list(chargers[t].items())
         for tag, n in counts:
-            for m in range(1, n + 1):
-                start[f"unit_{j}_{tag}_{t}_{m}"] = 1.0
+            m_len = model.chains.get((j, tag, t), 0)
+            if m_len and n > 0:
+                start[f"level_{j}_{tag}_{t}_{min(n, m_len)}"] = 1.0
 
 
 def budget_greedy_start(inp: ModelInput, model: _Model, options: SolverOptions, base: dict[str, float],
