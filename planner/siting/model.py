@@ -206,7 +206,7 @@ def capacity_table(session_minutes: float, p: float, count: int) -> list[float]:
 
 
 def _bounds(inp: ModelInput) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], int]]:
-    """Per site and class: an upper bound on chargers in any optimal plan, and the unary capacity length.
+    """Per site and class: an upper bound on chargers in any optimal plan, and the capacity chain length.
 
     The capacity length ``M`` is the count at which the class alone serves every arrival that could ever
     come to the site; capacity beyond it is never needed, so counting units only up to ``M`` is exact.

@@ -84,7 +84,7 @@ class Scenario:
     depot_power_kw: float = 60.0
     depot_window_h: float = 8.0
     #: A plan within 0.5 % of the proven bound counts as optimal: the sizing MILP (Erlang-C capacity in
-    #: unary binaries) closes the last fraction of a percent slowly, and each site is re-sized exactly
+    #: one-hot level binaries) closes the last fraction of a percent slowly, and each site is re-sized exactly
     #: afterwards (``model._polish``), so the tolerance never leaves a charger its demand does not need.
     solver: SolverOptions = field(default_factory=lambda: SolverOptions(mip_gap=0.005))
 
