@@ -352,7 +352,7 @@ def _wait_run(client: TestClient, run_id: str, until: set[str]) -> dict[str, Any
 
 
 def test_siting_run_lifecycle(client: TestClient, shanwei_network) -> None:
-    scenario = {"stage_years": [2025, 2030], "drive_time_min": 30}
+    scenario = {"stage_years": [2025, 2030], "drive_time_min": 30, "town_coverage_from": None}  # a quick solve
     _is_problem(client.post("/api/v1/siting/runs", json=scenario), 401)
     _is_problem(client.post("/api/v1/siting/runs", json=scenario, headers={"X-API-Key": "nope"}), 403)
 
@@ -407,7 +407,7 @@ def test_siting_run_lifecycle(client: TestClient, shanwei_network) -> None:
 def test_runs_plan_with_the_uploaded_records_once_there_are_any(tmp_path: Path) -> None:
     """An upload changes a run's inputs: the same scenario is planned again, on the stored vehicles."""
     settings = Settings(data_dir=tmp_path / "data", api_keys=KEY)
-    scenario = {"stage_years": [2025, 2030]}
+    scenario = {"stage_years": [2025, 2030], "town_coverage_from": None}  # a quick solve
     with TestClient(create_app(settings)) as c:
         _wait_ready(c)
         before = c.post("/api/v1/siting/runs", json=scenario, headers=WRITE).json()
@@ -421,7 +421,8 @@ def test_runs_plan_with_the_uploaded_records_once_there_are_any(tmp_path: Path) 
         assert upload.status_code == 200, upload.text
         after = c.post("/api/v1/siting/runs", json=scenario, headers=WRITE)
         assert after.status_code == 202 and after.json()["id"] != before["id"]
-        assert _wait_run(c, after.json()["id"], {"succeeded", "failed"})["status"] == "succeeded"
+        done = _wait_run(c, after.json()["id"], {"succeeded", "failed"})
+        assert done["status"] == "succeeded", (done.get("error"), done.get("message"), done.get("detail"))
         stored = c.get(f"/api/v1/siting/runs/{after.json()['id']}/summary").json()
         assert stored["fleet_records"] == "store" and "depot" not in stored["stages"]["2025"]["sites_by_kind"]
 

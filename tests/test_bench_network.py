@@ -12,9 +12,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.skipif(not os.environ.get("EVPLAN_SLOW_TESTS"),
+                    reason="generates a region and plans it cold and warm: runs with EVPLAN_SLOW_TESTS=1 (make test-slow)")
 def test_quick_network_case(tmp_path) -> None:
     out = tmp_path / "results.json"
     env = {**os.environ, "EVPLAN_BENCH_DATA": str(tmp_path / "regions")}

@@ -36,7 +36,7 @@ def _sides(fc: dict[str, Any]) -> set[tuple[str, str]]:
 
 def test_siting_run_end_to_end_over_http(server: LiveServer) -> None:
     assert httpx.get(server.url("/health")).json() == {"status": "ok"}
-    run = server.submit({"stage_years": [2025, 2030]})
+    run = server.submit({"stage_years": [2025, 2030], "town_coverage_from": None})  # a quick solve
     assert run["status"] in ("queued", "running", "succeeded")
     done = server.wait_for_run(run["id"], {"succeeded", "failed", "cancelled"})
     assert done["status"] == "succeeded", done
@@ -56,7 +56,7 @@ def test_siting_run_end_to_end_over_http(server: LiveServer) -> None:
     assert len(coverage["features"]) == final["towns"]
     assert sum(f["properties"]["covered"] for f in coverage["features"]) == final["towns_covered"]
 
-    again = httpx.post(server.url("/api/v1/siting/runs"), json={"stage_years": [2025, 2030]},
+    again = httpx.post(server.url("/api/v1/siting/runs"), json={"stage_years": [2025, 2030], "town_coverage_from": None},
                        headers={"X-API-Key": API_KEY})
     assert again.status_code == 200 and again.json()["id"] == run["id"] and again.json()["reused"] is True
 

@@ -106,6 +106,13 @@ def county_ev_stock(records: FleetRecords, year: int, classes: Sequence[str] = T
     return out
 
 
+def _county_cars(records: FleetRecords, year: int) -> dict[str, int]:
+    """Passenger cars of any powertrain in the stock on 31 Dec ``year``, per county."""
+    v = records.vehicles
+    mask = in_stock(v, year) & (v["vehicle_class"] == "passenger_car").to_numpy()
+    return {str(k): int(n) for k, n in v[mask].groupby("county_code").size().items()}
+
+
 def spread_weights(towns: Sequence[Town]) -> list[float]:
     """Each town's share of its county's EVs: by population; equal when no town has one (see module)."""
     pops = [t.population or 0 for t in towns]
@@ -144,18 +151,26 @@ def town_demand_from_records(
 
             car_share_by_year = ev_car_share_projection(records, years=[last, *later])
         base = car_share_by_year.get(last)
-        if not base:
-            raise RecordError(f"the EV share of the car stock in the records' last year {last} is "
-                              f"{base!r}: cannot scale private EVs to {', '.join(map(str, later))}")
-        growth = {y: float(car_share_by_year[y]) / float(base) for y in later}
+        if base is None:
+            raise RecordError(f"no EV share of the car stock for the records' last year {last}: cannot project "
+                              f"private EVs to {', '.join(map(str, later))}")
+        if base > 0:
+            growth = {y: float(car_share_by_year[y]) / float(base) for y in later}
     observed = {y: county_ev_stock(records, y) for y in years if y <= last}
+    # No plug-in car at all in the last year: later years take the projected share of the county's cars.
+    cars = _county_cars(records, last) if later and not growth else {}
     stock: dict[int, dict[str, dict[str, float]]] = {}
     for y in years:
         if y <= last:
             stock[y] = {k: {c: float(n) for c, n in v.items()} for k, v in observed[y].items()}
-        else:
+        elif growth:
             stock[y] = {k: {c: n * (growth[y] if c == "passenger_car" else 1.0) for c, n in v.items()}
                         for k, v in observed[last].items()}
+        else:
+            share = float(car_share_by_year[y]) if car_share_by_year else 0.0
+            stock[y] = {k: dict(v) for k, v in observed[last].items()}
+            for code, n in cars.items():
+                stock[y].setdefault(code, {})["passenger_car"] = n * share
     by_county: dict[str, list[int]] = {}
     for i, t in enumerate(towns):
         if t.county_code is not None:

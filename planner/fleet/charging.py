@@ -160,7 +160,7 @@ def assess_service_area_charging(summary: Mapping[str, Any] | None, *, evs_by_co
     if stage_year > year:
         status, reason = "at risk", reason + f"; the plan has no {year} stage (first stage {stage_year})"
     passed = as_of if as_of is not None and as_of >= date(year, 12, 31) else None
-    if passed is not None and status != "met":
+    if passed is not None and status != "met" and meeting is not None:  # what stands today is known
         have = f"{meeting} of {total}" if meeting is not None and total else "not every one"
         status, reason = "off track", (f"the target year {year} has passed (data to {passed.isoformat()}): {have} "
                                        f"active service-area sides have fast charging today; {planned}")
