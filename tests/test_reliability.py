@@ -261,7 +261,9 @@ def test_a_1_gb_upload_is_refused_before_its_body_is_read(server: LiveServer) ->
             yield chunk
 
     status, sent = _raw_upload(server.port, (head + "\r\n").encode(), one_gigabyte())
-    assert status == 413 and sent <= 4_000_000, sent
+    # What was sent includes what loopback's socket buffers took in before the refusal was read: a few MB,
+    # more on a loaded machine (4.1 MB seen), never anywhere near the 1 GB announced.
+    assert status == 413 and sent <= 16_000_000, sent
     assert not list((server.data_dir / "uploads").glob("*"))
     assert httpx.get(server.url("/health")).status_code == 200
 
