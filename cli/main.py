@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cli.scenario import add_scenario_file_flag, add_scenario_flags
+from cli.scenario import add_scenario_file_flag, add_scenario_flags, add_traffic_input_flags
 from planner import __version__, config
 from planner.errors import EvplanError
 from planner.geo import parse_bbox
@@ -91,12 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="existing chargers (CSV, OSM or a directory of CSVs), added to the shipped file for the "
                         "shipped network and the extract's own charging stations; 'none' drops the shipped file "
                         "(repeat the flag for several files)")
-    p.add_argument("--traffic-counts", type=Path, default=None, metavar="FILE",
-                   help="traffic counts per road segment and direction (CSV: road_ref, lon, lat, direction, aadt, "
-                        "class shares; data/traffic/README.md): the routed O-D flows are calibrated to them")
-    p.add_argument("--od-table", type=Path, default=None, metavar="FILE",
-                   help="origin-destination trips per day by class (CSV; data/traffic/README.md), used instead of "
-                        "the gravity model")
+    add_traffic_input_flags(p)
     add_scenario_file_flag(p, "the flags below override it")
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
     p.add_argument("--quiet", action="store_true", help="no progress messages on stderr")

@@ -3,6 +3,7 @@
 Every flat option (``--range-margin-km``) and every assumption of the scenario file's sections
 (``--demand.ev-stop-share``) is a flag, generated from ``planner.siting.scenario``; ``evplan plan``, ``sweep``
 and ``province plan`` share ``add_scenario_flags``. A flag overrides the file, the file the default.
+``add_traffic_input_flags`` adds the measured-traffic files (``--traffic-counts``, ``--od-table``).
 """
 
 from __future__ import annotations
@@ -74,6 +75,17 @@ def add_scenario_file_flag(p: argparse.ArgumentParser, what: str = "the base of 
     p.add_argument("--scenario", type=Path, default=None, metavar="FILE",
                    help=f"TOML scenario file: the flat options at the top, the assumptions in [norms], [costs], "
                         f"[demand], [traffic] …; {what}")
+
+
+def add_traffic_input_flags(p: argparse.ArgumentParser) -> None:
+    """``--traffic-counts FILE`` and ``--od-table FILE``: measured traffic for the corridor demand, the same
+    flags in ``evplan plan`` and ``evplan traffic flows|capture`` (file formats: data/traffic/README.md)."""
+    p.add_argument("--traffic-counts", type=Path, default=None, metavar="FILE",
+                   help="traffic counts per road segment and direction (CSV: road_ref, lon, lat, direction, aadt, "
+                        "class shares; data/traffic/README.md): the routed O-D flows are calibrated to them")
+    p.add_argument("--od-table", type=Path, default=None, metavar="FILE",
+                   help="origin-destination trips per day by class (CSV: origin, destination, car, truck and coach "
+                        "trips per day; data/traffic/README.md), used instead of the gravity model")
 
 
 def given_texts(args: argparse.Namespace) -> dict[str, str]:

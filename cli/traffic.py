@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from cli._common import to_json
@@ -21,7 +20,7 @@ from cli._common import to_json
 
 def add_traffic_parser(sub: Any, add_network: Any, formatter: type[argparse.HelpFormatter]) -> None:
     """The ``traffic`` subcommand tree."""
-    from cli.scenario import add_scenario_file_flag, add_scenario_flags
+    from cli.scenario import add_scenario_file_flag, add_scenario_flags, add_traffic_input_flags
 
     p = sub.add_parser("traffic", help="routed corridor traffic and flow capture (most EV trips served)",
                        description=__doc__, formatter_class=formatter)
@@ -30,10 +29,7 @@ def add_traffic_parser(sub: Any, add_network: Any, formatter: type[argparse.Help
                        ("capture", "flow capture: the stations that make the most EV trips drivable")):
         q = tsub.add_parser(name, help=text, description=text, formatter_class=formatter)
         add_network(q)
-        q.add_argument("--traffic-counts", type=Path, default=None, metavar="FILE",
-                       help="calibrate the flows to counted AADT per segment and direction (data/traffic/README.md)")
-        q.add_argument("--od-table", type=Path, default=None, metavar="FILE",
-                       help="O-D trips per day by class instead of the gravity model (data/traffic/README.md)")
+        add_traffic_input_flags(q)
         q.add_argument("--json", action="store_true", help="print JSON instead of text")
         if name == "capture":
             q.add_argument("--stations", type=int, default=None, metavar="N",

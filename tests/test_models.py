@@ -441,7 +441,7 @@ def test_solve_problem_reports_infeasible_and_lp(solver: str) -> None:
 
 
 def test_falls_back_to_cbc_and_says_so_when_highs_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(solver, "_highs_available", lambda: False)
+    monkeypatch.setattr(solver, "highs_available", lambda: False)
     prob, _, best = _knapsack()
     result = solve_problem(prob, SolverOptions(solver="highs"))
     assert result.solver.startswith("cbc") and "highs unavailable" in result.solver

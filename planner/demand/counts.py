@@ -7,14 +7,13 @@
 * An O-D table (``read_od_csv``: origin, destination, trips per day by class) replaces the gravity
   model's trips as given (``planner.demand.flows.traffic_flows(od=...)``).
 
-Bad rows are quarantined with file, row, field and what was expected (``QuarantinedRecord``), as the
-existing-charger reader does; a missing file or column raises ``InputFileError``.
+Both files are read by ``planner._io.read_csv_rows``, as the existing-charger CSV is: bad rows are
+quarantined with file, row, field and what was expected (``QuarantinedRecord``); a missing file or
+column raises ``InputFileError``.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from collections.abc import Sequence
@@ -24,10 +23,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from planner._io import QuarantinedRecord, read_csv_rows
 from planner.demand.flows import VEHICLE_CLASSES, ODFlow, RoutedFlow, Zone
-from planner.errors import InputFileError
 from planner.geo import haversine_m
-from planner.siting.existing import QuarantinedRecord
 
 if TYPE_CHECKING:
     from planner.network import RoadNetwork
@@ -91,42 +89,6 @@ class CountsRead:
     quarantined: tuple[QuarantinedRecord, ...] = ()
 
 
-def _read_rows(path: Path | str, required: Sequence[str], what: str) -> tuple[Path, list[str], list[tuple[int, dict[str, str]]], list[QuarantinedRecord]]:
-    p = Path(path)
-    if not p.is_file():
-        raise InputFileError(p, what, detail="file not found")
-    raw = p.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise InputFileError(p, "a CSV file in UTF-8 or GBK", detail="the bytes are neither")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if header is None:
-        raise InputFileError(p, f"{what} with the columns {', '.join(required)}", detail="the file is empty")
-    cols = [h.strip().lower() for h in header]
-    missing = [c for c in required if c not in cols]
-    if missing:
-        raise InputFileError(p, f"{what} with the columns {', '.join(required)}",
-                             detail=f"missing column(s) {', '.join(missing)}; found {', '.join(cols) or 'none'}")
-    rows, bad = [], []
-    line = 1
-    for values in reader:
-        start, line = line + 1, reader.line_num
-        if not any(v.strip() for v in values):
-            continue
-        if len(values) != len(cols):
-            bad.append(QuarantinedRecord(p.name, start, "(row)", ",".join(values),
-                                         f"{len(cols)} comma-separated fields, as in the header"))
-            continue
-        rows.append((start, {c: v.strip() for c, v in zip(cols, values, strict=True)}))
-    return p, cols, rows, bad
-
-
 def _number(text: str, low: float, high: float, *, low_open: bool = False) -> float | None:
     try:
         v = float(text)
@@ -140,9 +102,11 @@ def _number(text: str, low: float, high: float, *, low_open: bool = False) -> fl
 def read_counts_csv(path: Path | str) -> CountsRead:
     """Segment counts from a CSV (``COUNT_COLUMNS`` + optional ``COUNT_OPTIONAL_COLUMNS``; see
     ``data/traffic/README.md``). UTF-8 (with or without BOM) or GBK. Bad rows are quarantined."""
-    p, _cols, rows, bad = _read_rows(path, COUNT_COLUMNS, "a segment-counts CSV file")
+    table = read_csv_rows(path, COUNT_COLUMNS, "a segment-counts CSV file")
+    p, bad = table.path, list(table.quarantined)
     out: list[SegmentCount] = []
-    for line, row in rows:
+    for r in table.rows:
+        line, row = r.line, r.values
         wrong: list[str] = []
         ref = row["road_ref"]
         if not ref:
@@ -192,7 +156,8 @@ def read_od_csv(path: Path | str, zones: Sequence[Zone]) -> CountsRead:
     """An O-D table (``OD_COLUMNS``): origin and destination are zone ids (``town:…``, ``gateway:…``, as
     ``planner.demand.flows.zones_from`` writes them), a town's name when it is unique, or a gateway id
     (``G15-west``); trips per day by class (empty: 0). Bad rows are quarantined."""
-    p, _cols, rows, bad = _read_rows(path, OD_COLUMNS, "an O-D table CSV file")
+    table = read_csv_rows(path, OD_COLUMNS, "an O-D table CSV file")
+    p, bad = table.path, list(table.quarantined)
     ids = {z.zone_id: z.zone_id for z in zones}
     names: dict[str, list[str]] = {}
     for z in zones:
@@ -201,7 +166,8 @@ def read_od_csv(path: Path | str, zones: Sequence[Zone]) -> CountsRead:
     lookup = {**{k: v[0] for k, v in names.items() if len(v) == 1}, **ids}
     known = ", ".join(sorted(k for k in lookup if not k.startswith(("town:", "gateway:")))[:12])
     out: list[ODFlow] = []
-    for line, row in rows:
+    for r in table.rows:
+        line, row = r.line, r.values
         wrong: list[tuple[str, str]] = []
         ends = []
         for f in ("origin", "destination"):

@@ -119,12 +119,18 @@ class CensusTables:
 
 
 def _rows(path: Path, required: Sequence[str], what: str) -> list[tuple[int, dict[str, str]]]:
-    from planner.fleet.reading import read_table
+    from planner.fleet.reading import FIELDS_COLUMN, read_table
 
     table = read_table(path, what=what)
     missing = [c for c in required if c not in table.frame.columns]
     if missing:
         raise InputFileError(path, what, detail=f"missing column(s) {', '.join(missing)}")
+    if FIELDS_COLUMN in table.frame.columns:  # read_table pads or cuts such a row: its figures would shift
+        ncol = len(table.frame.columns) - 1
+        fields = table.frame[FIELDS_COLUMN]
+        ragged = fields[fields != ncol]
+        raise InputFileError(path, what, detail=f"row {int(ragged.index[0])}: {int(ragged.iloc[0])} fields; "
+                                                f"expected {ncol} comma-separated fields, as in the header")
     out = []
     for row, values in table.frame.iterrows():
         rec = {k: str(v).strip() for k, v in values.items()}

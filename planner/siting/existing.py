@@ -6,8 +6,6 @@ the clause-22 audit (``clause22_status``: which service-area sides have fast cha
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from collections import defaultdict
@@ -18,6 +16,7 @@ from typing import TYPE_CHECKING, Literal, get_args
 
 import numpy as np
 
+from planner._io import QuarantinedRecord, read_csv_rows
 from planner.errors import InputFileError
 from planner.geo import gcj02_to_wgs84, haversine_m
 from planner.network.types import RoadSide
@@ -111,23 +110,6 @@ class ExistingCharger:
 
 
 @dataclass(frozen=True)
-class QuarantinedRecord:
-    """A record that was not used because a value is wrong: where it is and what was expected."""
-
-    file: str
-    #: The line of the file (the header is line 1), or the OSM element (``node/123``).
-    row: int | str
-    field: str
-    value: str
-    expected: str
-
-    def describe(self) -> str:
-        """The problem in one line, e.g. ``existing.csv row 4, power_kw: expected … , got '12x'``."""
-        where = f"row {self.row}" if isinstance(self.row, int) else self.row
-        return f"{self.file} {where}, {self.field}: expected {self.expected}, got {self.value!r}"
-
-
-@dataclass(frozen=True)
 class ExistingRead:
     """What reading existing-charger files gave: the records, those quarantined, and notes on the reading."""
 
@@ -217,47 +199,17 @@ def read_existing_csv(path: Path | str) -> ExistingRead:
     an earlier one is quarantined too (it would count the same chargers twice). Blank lines are skipped.
     Raises ``InputFileError`` when the file is missing, undecodable or lacks a required column.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise InputFileError(p, "an existing-chargers CSV file", detail="file not found")
-    raw = p.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise InputFileError(p, "a CSV file in UTF-8 or GBK", detail="the bytes are neither")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if header is None:
-        raise InputFileError(p, f"a CSV file with the columns {', '.join(CSV_COLUMNS)}", detail="the file is empty")
-    cols = [h.strip().lower() for h in header]
-    missing = [c for c in CSV_COLUMNS if c not in cols]
-    if missing:
-        raise InputFileError(p, f"a CSV file with the columns {', '.join(CSV_COLUMNS)}",
-                             detail=f"missing column(s) {', '.join(missing)}; found {', '.join(cols) or 'none'}")
-    dup = sorted({c for c in cols if cols.count(c) > 1})
-    if dup:
-        raise InputFileError(p, "a CSV file with each column once", detail=f"repeated column(s) {', '.join(dup)}")
+    table = read_csv_rows(path, CSV_COLUMNS, "an existing-chargers CSV file", table="a CSV file")
+    p, cols = table.path, table.columns
     notes = [f"{p.name}: column {c!r} is not read" for c in cols if c not in CSV_COLUMNS + CSV_OPTIONAL_COLUMNS]
     chargers: list[ExistingCharger] = []
-    quarantined: list[QuarantinedRecord] = []
+    quarantined: list[QuarantinedRecord] = list(table.quarantined)
     seen: dict[tuple[str, ...], int] = {}
-    line = 1
-    for values in reader:
-        start, line = line + 1, reader.line_num
-        if not any(v.strip() for v in values):
-            continue
-        if len(values) != len(cols):
-            quarantined.append(QuarantinedRecord(p.name, start, "(row)", ",".join(values),
-                                                 f"{len(cols)} comma-separated fields, as in the header"))
-            continue
-        row = {c: v.strip() for c, v in zip(cols, values, strict=True)}
+    for r in table.rows:
+        start, row = r.line, r.values
         key = tuple(row[c] for c in cols)
         if key in seen:
-            quarantined.append(QuarantinedRecord(p.name, start, "(row)", ",".join(values),
+            quarantined.append(QuarantinedRecord(p.name, start, "(row)", ",".join(r.fields),
                                                  f"a record different from row {seen[key]} (same values)"))
             continue
         seen[key] = start
@@ -265,6 +217,7 @@ def read_existing_csv(path: Path | str) -> ExistingRead:
         quarantined += [QuarantinedRecord(p.name, start, f, row.get(f, ""), _EXPECTED[f]) for f in bad]
         if rec is not None:
             chargers.append(rec)
+    quarantined.sort(key=lambda q: q.row)  # file order: the rows of a wrong field count were set aside first
     return ExistingRead(tuple(chargers), tuple(quarantined), tuple(notes))
 
 

@@ -23,12 +23,12 @@ from planner.errors import InfeasibleError, SolverError
 from planner.siting.solver import (
     SolveResult,
     SolverOptions,
-    _classify,
-    _highs_available,
-    _native_stdout_to_stderr,
-    _silence_highs_banner,
+    classify_status,
+    highs_available,
     model_variable,
+    native_stdout_to_stderr,
     relative_gap,
+    silence_highs_banner,
     solve_problem,
 )
 
@@ -308,7 +308,7 @@ def max_covering(coverage: Any, weights: Any, p: int, *, options: SolverOptions 
         open_sites = kept[np.arange(p_eff)]
         result = SolveResult("optimal", None, None, 0.0, f"{options.solver} (not needed)", 0.0)
         build_time_s = perf_counter() - start
-    elif options.solver == "highs" and _highs_available():
+    elif options.solver == "highs" and highs_available():
         build_time_s = perf_counter() - start
         result, chosen = _max_covering_highs(reduced, merged_w, p_eff, first, constant, options)
         if not result.has_solution:
@@ -429,7 +429,7 @@ def _max_covering_highs(
     lp.a_matrix_.value_ = block.data
     lp.integrality_ = [highspy.HighsVarType.kInteger] * n_cols + [highspy.HighsVarType.kContinuous] * n_rows
 
-    _silence_highs_banner()
+    silence_highs_banner()
     h = highspy.Highs()
     h.setOptionValue("output_flag", bool(options.msg))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
@@ -448,7 +448,7 @@ def _max_covering_highs(
     h.setSolution(solution)
     began = perf_counter()
     if options.msg:
-        with _native_stdout_to_stderr():
+        with native_stdout_to_stderr():
             h.run()
     else:
         h.run()
@@ -471,7 +471,7 @@ def _max_covering_highs(
         objective = float(info.objective_function_value)
         dual = float(info.mip_dual_bound)
         bound = dual if math.isfinite(dual) else None
-    status, gap = _classify(status, objective, bound, options)
+    status, gap = classify_status(status, objective, bound, options)
     return SolveResult(status, objective, bound, gap, f"highs {h.version()}", elapsed), chosen
 
 

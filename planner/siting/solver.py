@@ -142,7 +142,7 @@ def solve_problem(prob: pulp.LpProblem, options: SolverOptions = SolverOptions()
             up = math.inf if v.upBound is None else v.upBound
             v.setInitialValue(min(max(value, low), up))  # a solver's value may stray past a bound by 1e-15
     if options.solver == "highs":
-        if _highs_available():
+        if highs_available():
             return _solve_highs(prob, options, start is not None)
         return _solve_cbc(prob, options, label="cbc (fallback: highs unavailable)", warm=start is not None)
     return _solve_cbc(prob, options, label="cbc", warm=start is not None)
@@ -153,7 +153,8 @@ def solution_values(prob: pulp.LpProblem) -> dict[str, float]:
     return {v.name: float(v.varValue) for v in prob.variables() if v.varValue is not None}
 
 
-def _highs_available() -> bool:
+def highs_available() -> bool:
+    """Whether PuLP can run HiGHS in this process (highspy installed); else a solve falls back to CBC."""
     return bool(pulp.HiGHS(msg=False).available())
 
 
@@ -167,7 +168,7 @@ def relative_gap(objective: float | None, bound: float | None) -> float | None:
     return diff / max(abs(objective), 1e-10)
 
 
-def _classify(
+def classify_status(
     status: SolveStatus, objective: float | None, bound: float | None, options: SolverOptions
 ) -> tuple[SolveStatus, float | None]:
     """Final status and gap: an answer stopped early whose bound proves it within ``mip_gap`` is optimal."""
@@ -178,7 +179,7 @@ def _classify(
 
 
 @contextmanager
-def _native_stdout_to_stderr() -> Iterator[None]:
+def native_stdout_to_stderr() -> Iterator[None]:
     """Send what native solver code prints on stdout (file descriptor 1) to stderr instead.
 
     Used while a solver log is asked for (``msg=True``): the log must not corrupt the JSON that
@@ -227,7 +228,7 @@ _banner_lock = threading.Lock()
 _banner_shown = False
 
 
-def _silence_highs_banner() -> None:
+def silence_highs_banner() -> None:
     """Let HiGHS print its banner once, into the void, before the first real solve.
 
     highspy prints "Running HiGHS …" from the constructor of the first ``Highs`` object of a process,
@@ -273,11 +274,11 @@ def _solve_highs(prob: pulp.LpProblem, options: SolverOptions, warm: bool = Fals
         threads=options.threads,
         random_seed=options.random_seed,
     )
-    _silence_highs_banner()
+    silence_highs_banner()
     start = perf_counter()
     try:
         if options.msg:
-            with _native_stdout_to_stderr():
+            with native_stdout_to_stderr():
                 prob.solve(solver)
         else:
             prob.solve(solver)
@@ -316,7 +317,7 @@ def _solve_highs(prob: pulp.LpProblem, options: SolverOptions, warm: bool = Fals
             bound = sense * dual + constant if math.isfinite(dual) else None
         elif status == "optimal":
             bound = objective
-    status, gap = _classify(status, objective, bound, options)
+    status, gap = classify_status(status, objective, bound, options)
     return SolveResult(status, objective, bound, gap, f"highs {highs.version()}", elapsed)
 
 
@@ -392,7 +393,7 @@ def _solve_cbc(prob: pulp.LpProblem, options: SolverOptions, *, label: str, warm
                 bound = objective
         elif status == "optimal":
             bound = objective  # CBC prints no bound line when it closes the gap completely
-    status, gap = _classify(status, objective, bound, options)
+    status, gap = classify_status(status, objective, bound, options)
     return SolveResult(status, objective, bound, gap, label, elapsed)
 
 
