@@ -253,14 +253,21 @@ class Trajectory:
 
 @dataclass(frozen=True)
 class CountyAssessment:
-    """A county-scope target assessed for one county."""
+    """A county-scope target assessed for one county, named in Chinese and English (``TargetSet.counties``)."""
 
     county_code: str
     county_name: str
     result: Trajectory
+    county_name_en: str = ""
+
+    @property
+    def name_en(self) -> str:
+        """The county's English name (its only name when the targets file gives one)."""
+        return self.county_name_en or self.county_name
 
     def to_dict(self) -> dict[str, Any]:
-        return {"county_code": self.county_code, "county_name": self.county_name} | self.result.to_dict()
+        return {"county_code": self.county_code, "county_name": self.county_name,
+                "county_name_en": self.name_en} | self.result.to_dict()
 
 
 @dataclass(frozen=True)
@@ -339,6 +346,8 @@ class _Context:
     records: FleetRecords
     #: class -> its non-NE vehicles in service at the cut-off (filled by ``_non_ne_in_stock``).
     non_ne_stock: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: County code -> English name (``series.county_names`` holds the Chinese ones).
+    county_names_en: Mapping[str, str] = field(default_factory=dict)
 
 
 def assess_targets(records: FleetRecords, *, targets: Sequence[Target] | TargetSet, year: int | None = None,
@@ -378,7 +387,8 @@ def assess_targets(records: FleetRecords, *, targets: Sequence[Target] | TargetS
     outlook = project(recs, years=range(cutoff.date.year, horizon + 1), cutoff=cutoff, scenario=scenario,
                       survival=survival)
     calibration = run_hindcast(records, series=full).calibration(by_year=last_complete)
-    ctx = _Context(cut_series, outlook, calibration, cutoff, recs)
+    ctx = _Context(cut_series, outlook, calibration, cutoff, recs,
+                   county_names_en=target_set.english_names(cut_series.county_names))
     return [_assess_one(ctx, t) for t in target_set.targets]
 
 
@@ -398,7 +408,7 @@ def _assess_one(ctx: _Context, target: Target) -> Assessment:
     operators = _operators(ctx, target) if target.kind == "stock share" else ()
     if target.scope != "county":
         return Assessment(target, year, city, city.status, city.status_reason, cutoff=ctx.cutoff, scenario=scenario)
-    counties = [CountyAssessment(code, name, _assess_share(ctx, target, code))
+    counties = [CountyAssessment(code, name, _assess_share(ctx, target, code), ctx.county_names_en.get(code, name))
                 for code, name in ctx.series.county_names.items()]
     status, reason = _worst(city, counties)
     return Assessment(target, year, city, status, reason, tuple(counties), cutoff=ctx.cutoff, scenario=scenario,
@@ -413,7 +423,7 @@ def _frame(ctx: _Context, area: str | None) -> pd.DataFrame:
 
 
 def _worst(city: Trajectory, counties: list[CountyAssessment]) -> tuple[Status, str]:
-    parts = [("city", city)] + [(c.county_name, c.result) for c in counties]
+    parts = [("city", city)] + [(c.name_en, c.result) for c in counties]  # the reason is worded in English
     ranked = [(STATUS_ORDER.index(p.status), label, p) for label, p in parts if p.status in STATUS_ORDER]
     if not ranked:
         return NO_DATA, "no data for the city or any county"
@@ -774,7 +784,7 @@ def format_projection(assessed: Mapping[str, Any]) -> str:
 
 
 def describe(assessed: Sequence[Assessment]) -> str:
-    """The assessed targets as a terminal table, county rows indented under their target."""
+    """The assessed targets as a terminal table in English, county rows (English names) under their target."""
     header = ("target", "latest", "target", "projection", "status", "gap per year")
     rows: list[tuple[str, ...]] = []
     for a in (x.to_dict() for x in assessed):
@@ -783,7 +793,8 @@ def describe(assessed: Sequence[Assessment]) -> str:
         for c in a.get("counties", []):
             c_full = {**a, **c}
             c_latest = f"{format_value(a, c['latest_value'])} ({c['latest_year']})" if c["latest_year"] else "–"
-            rows.append((f"  {c['county_code']} {c['county_name']}", c_latest, "", format_projection(c_full),
+            name = c.get("county_name_en") or c["county_name"]
+            rows.append((f"  {c['county_code']} {name}", c_latest, "", format_projection(c_full),
                          c["status"], format_gap(c_full)))
     widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(_pad(v, w) for v, w in zip(header, widths, strict=True)).rstrip(),

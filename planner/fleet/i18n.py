@@ -398,7 +398,8 @@ def reason(lang: Lang, assessed: Mapping[str, Any], percent: Callable[..., str],
            names: Mapping[str, str] | None = None, own: bool = False) -> str:
     """Why an assessed target (or one area of it, ``own=True``) has its status, from its figures, in ``lang``.
 
-    For a county-scope target the sentence starts with the city's status and the counties that are worse.
+    For a county-scope target the sentence starts with the city's status and the counties that are worse,
+    named by ``names`` (code -> name in ``lang``), else by the county's own name in ``lang``.
     """
     signed = assessed.get("kind") == "intensity ratio"
 
@@ -428,13 +429,17 @@ def reason(lang: Lang, assessed: Mapping[str, Any], percent: Callable[..., str],
              and c["status"] != "no data"]
     sep = t(lang, "list_sep")
     label = (names or {})
+
+    def name(c: Mapping[str, Any]) -> str:
+        own = c.get("county_name_en") if lang == "en" else None
+        return label.get(c["county_code"]) or own or c["county_name"]
+
     head = (t(lang, "county_worst", city=status(lang, city_status), worst=status(lang, assessed["status"]),
-              names=sep.join(label.get(c["county_code"], c["county_name"]) for c in worse))
+              names=sep.join(name(c) for c in worse))
             if worse else t(lang, "city_only", city=status(lang, city_status)))
     missing = [c for c in counties if c["status"] == "no data"]
     if missing:
-        head += t(lang, "part_sep") + t(lang, "no_data_in", names=sep.join(
-            label.get(c["county_code"], c["county_name"]) for c in missing))
+        head += t(lang, "part_sep") + t(lang, "no_data_in", names=sep.join(name(c) for c in missing))
     return head + t(lang, "dash") + text
 
 

@@ -124,9 +124,10 @@ def build_report(records: FleetRecords, *, targets: TargetSet, year: int | None 
     cutoff = assessed_objs[0].cutoff if assessed_objs else Cutoff.of_records(records)
     cut_year = min(cutoff.complete_year, full.years[-1]) if cutoff.complete_year >= full.years[0] else full.years[-1]
     series = full.up_to(cut_year).with_county_names(target_set.counties)
+    names_en = target_set.english_names(series.county_names)
     assessed = [a.to_dict() for a in assessed_objs]
     zone = ZoneInfo(target_set.plan.get("timezone", DEFAULT_TIMEZONE))
-    figures = _figures(records, series, assessed, target_set,
+    figures = _figures(records, series, assessed, target_set, names_en,
                        synthetic=_is_synthetic(records) if synthetic is None else synthetic,
                        generated_at=generated_at or datetime.now(zone).isoformat(timespec="seconds"))
     figures["lang"] = language
@@ -136,7 +137,7 @@ def build_report(records: FleetRecords, *, targets: TargetSet, year: int | None 
     figures["decomposition"] = _decompositions(records, series, cut_year)
     figures["hindcast"] = _hindcast(records, full)
     figures = json.loads(json.dumps(figures, ensure_ascii=False, default=_json_default))
-    return Report(figures=figures, html=render_html(figures, lang=language), csv=_csv(series))
+    return Report(figures=figures, html=render_html(figures, lang=language), csv=_csv(series, names_en))
 
 
 def _language(lang: str | None, target_set: TargetSet) -> Lang:
@@ -230,12 +231,16 @@ def _scalar_columns(frame: pd.DataFrame) -> list[str]:
 
 
 def _figures(records: FleetRecords, series: FleetSeries, assessed: list[dict[str, Any]], target_set: TargetSet,
-             *, synthetic: bool | None, generated_at: str) -> dict[str, Any]:
+             names_en: Mapping[str, str], *, synthetic: bool | None, generated_at: str) -> dict[str, Any]:
+    """The report's figures. As with ``city`` and ``city_en``, ``county_name(s)`` are the plan's own (Chinese)
+    names and ``county_name(s)_en`` the English ones, whatever the page's language: both pages render from them.
+    """
     city = series.city.copy()
     county_cols = ["year", "county"] + [c for c in ("buses", "ne_buses", "ne_bus_share", "taxis", "ne_taxis",
                                                      "ne_taxi_share") if c in series.counties]
     counties = series.counties[county_cols].copy() if len(series.counties) else pd.DataFrame(columns=county_cols)
     counties.insert(2, "county_name", [series.county_names.get(str(c), str(c)) for c in counties["county"]])
+    counties.insert(3, "county_name_en", [names_en.get(str(c), str(c)) for c in counties["county"]])
     counties = counties.rename(columns={"county": "county_code"})
     statuses = Counter(a["status"] for a in assessed)
     plan = target_set.plan
@@ -253,6 +258,7 @@ def _figures(records: FleetRecords, series: FleetSeries, assessed: list[dict[str
         "targets": assessed,
         "indicators": _table_records(city[["year", *_scalar_columns(city)]]),
         "county_names": dict(series.county_names),
+        "county_names_en": dict(names_en),
         "counties": _table_records(counties),
         "data_quality": _data_quality(records, series),
         "not_assessed": [n for n in target_set.not_assessed if n.get("clause") != "22"],
@@ -353,8 +359,8 @@ def _emission_factors(records: FleetRecords) -> list[dict[str, Any]]:
 QUARANTINE_SAMPLE = 25
 
 
-def _csv(series: FleetSeries) -> str:
-    """Long table: one row per year, scope (city or county) and indicator."""
+def _csv(series: FleetSeries, names_en: Mapping[str, str]) -> str:
+    """Long table: one row per year, scope (city or county) and indicator; counties named in Chinese and English."""
     rows = []
     for frame, scope in ((series.city, "city"), (series.counties, "county")):
         if frame.empty:
@@ -364,9 +370,10 @@ def _csv(series: FleetSeries) -> str:
                 code = str(rec[2]) if scope == "county" else ""
                 rows.append({"year": int(rec[0]), "scope": scope, "county_code": code,
                              "county_name": series.county_names.get(code, "") if code else "",
+                             "county_name_en": names_en.get(code, "") if code else "",
                              "indicator": col, "value": _clean(rec[1]), "unit": _unit(col)})
     buf = io.StringIO()
-    columns = ["year", "scope", "county_code", "county_name", "indicator", "value", "unit"]
+    columns = ["year", "scope", "county_code", "county_name", "county_name_en", "indicator", "value", "unit"]
     frame = pd.DataFrame(rows, columns=columns)
     frame["value"] = pd.Series([r["value"] for r in rows], dtype=object)  # counts stay integers in the file
     frame.to_csv(buf, index=False, lineterminator="\n")
@@ -491,7 +498,17 @@ def _goal(a: Mapping[str, Any], lang: Lang) -> str:
 
 
 def _names(figures: Mapping[str, Any], lang: Lang) -> dict[str, str]:
-    return dict(figures.get("county_names") or {})
+    """County code -> name in ``lang`` (English names fall back to the Chinese where the file gives one name)."""
+    names = dict(figures.get("county_names") or {})
+    if lang == "en":
+        english = figures.get("county_names_en") or {}
+        return {code: english.get(code) or name for code, name in names.items()}
+    return names
+
+
+def _county(name: str, lang: Lang) -> str:
+    """A county's name as HTML; Chinese text is marked as such on the English page."""
+    return _zh(name) if lang == "zh" or any(ord(ch) > 0x2e7f for ch in name) else esc(name)
 
 
 def render_html(figures: dict[str, Any], *, lang: Lang | None = None, print_zoom: float = 1.0) -> str:
@@ -658,8 +675,8 @@ def _county_section(figures: dict[str, Any], lang: Lang) -> list[str]:
     year = figures["assessment_year"]
     date = (figures.get("data_cutoff") or {}).get("date", f"{year}-12-31")
     latest = {str(r["county_code"]): r for r in figures["counties"] if r["year"] == year}
-    rows = [latest.get(code, {"county_code": code, "county_name": name})
-            for code, name in figures["county_names"].items()]
+    names = _names(figures, lang)
+    rows = [latest.get(code, {"county_code": code}) for code in figures["county_names"]]
     by_target = {a["indicator"]: a for a in figures["targets"] if a.get("counties")}
     h = {k: esc(t(lang, k)) for k in ("county", "buses", "ne_buses", "ne_bus_share", "bus_target", "taxis",
                                       "ne_taxis", "ne_taxi_share", "taxi_target")}
@@ -680,9 +697,12 @@ def _county_section(figures: dict[str, Any], lang: Lang) -> list[str]:
 
     for r in rows:
         code = str(r["county_code"])
+        name, zh_name = names.get(code, code), figures["county_names"].get(code, code)
+        # the English page keeps the plan's own name beside the code, as it quotes the plan beside its gloss
+        small = esc(code) if name == zh_name else f"{_zh(zh_name)} · {esc(code)}"
         out.append(
             "<tr>"
-            f"<td>{_zh(str(r['county_name']))}<br><span class=\"small\">{esc(code)}</span></td>"
+            f"<td>{_county(name, lang)}<br><span class=\"small\">{small}</span></td>"
             f"<td class=\"num\">{_int(r.get('buses'))}</td><td class=\"num\">{_int(r.get('ne_buses'))}</td>"
             f"<td class=\"num\">{esc(tg.format_percent(r.get('ne_bus_share')))}</td>{status_cell('ne_bus_share', code)}"
             f"<td class=\"num\">{_int(r.get('taxis'))}</td><td class=\"num\">{_int(r.get('ne_taxis'))}</td>"
@@ -697,7 +717,7 @@ def _county_section(figures: dict[str, Any], lang: Lang) -> list[str]:
 
 def _county_year_matrix(figures: dict[str, Any], col: str, label: str, lang: Lang) -> list[str]:
     years = figures["years"][-11:]
-    codes: dict[str, str] = dict(figures["county_names"])
+    codes = _names(figures, lang)
     cells: dict[tuple[str, int], Any] = {}
     for r in figures["counties"]:
         cells[(str(r["county_code"]), r["year"])] = r.get(col)
@@ -714,7 +734,7 @@ def _county_year_matrix(figures: dict[str, Any], col: str, label: str, lang: Lan
             v = cells.get((code, y))
             shade = "" if v is None else f' style="background:rgba(31,95,168,{0.06 + 0.34 * float(v):.2f})"'
             tds.append(f'<td class="num"{shade}>{esc(tg.format_percent(v))}</td>')
-        out.append(f"<tr><td>{_zh(name)}</td>{''.join(tds)}</tr>")
+        out.append(f"<tr><td>{_county(name, lang)}</td>{''.join(tds)}</tr>")
     out.append("</tbody></table>")
     return out
 
@@ -725,7 +745,7 @@ def _operator_name(name: str, lang: Lang) -> str:
 
 def _operators_section(figures: dict[str, Any], lang: Lang) -> list[str]:
     stock = [a for a in figures["targets"] if a["kind"] == "stock share"]
-    names = figures["county_names"]
+    names = _names(figures, lang)
     date = (figures.get("data_cutoff") or {}).get("date", "")
     out = ['<section id="operators">', f"<h2>{esc(t(lang, 'operators'))}</h2>"]
     rows = [(a, o) for a in stock for o in a.get("operators_to_switch", [])]
@@ -739,7 +759,8 @@ def _operators_section(figures: dict[str, Any], lang: Lang) -> list[str]:
             "</tr></thead><tbody>")]
     out += [f"<tr><td>{esc(label_or(lang, 'class', str((a.get('gap') or {}).get('vehicle_class') or '')))}</td>"
             f"<td>{_operator_name(o['operator'], lang)}</td>"
-            f"<td>{_zh(names.get(o['county_code'], o['county_code']))}</td><td class=\"num\">{o['vehicles']:,}</td>"
+            f"<td>{_county(names.get(o['county_code'], o['county_code']), lang)}</td>"
+            f"<td class=\"num\">{o['vehicles']:,}</td>"
             f"<td class=\"num\">{esc(o.get('last_scrapping_on') or '–')}</td></tr>"
             for a, o in rows]
     out += ["</tbody></table>", "</section>"]
@@ -748,7 +769,7 @@ def _operators_section(figures: dict[str, Any], lang: Lang) -> list[str]:
 
 def _clause22_section(figures: dict[str, Any], lang: Lang) -> list[str]:
     c = figures.get("clause_22") or {}
-    names = figures["county_names"]
+    names = _names(figures, lang)
 
     def cell(v: Any) -> str:
         return esc(t(lang, "not_given")) if v is None else esc(f"{v:,}" if isinstance(v, int) else str(v))
@@ -771,7 +792,7 @@ def _clause22_section(figures: dict[str, Any], lang: Lang) -> list[str]:
                 "</tr></thead><tbody>")]
         for r in c["chargers_by_county"]:
             ratio = r.get("evs_per_charger")
-            out.append(f"<tr><td>{_zh(names.get(r['county_code'], r['county_code']))}</td>"
+            out.append(f"<tr><td>{_county(names.get(r['county_code'], r['county_code']), lang)}</td>"
                        f"<td class=\"num\">{r['evs']:,}</td><td class=\"num\">{cell(r.get('public_chargers'))}</td>"
                        f"<td class=\"num\">{'–' if ratio is None else f'{ratio:.1f}'}</td></tr>")
         out.append("</tbody></table>")
@@ -784,7 +805,7 @@ def _decomposition_section(figures: dict[str, Any], lang: Lang) -> list[str]:
     if not decs:
         return []
     base = decs[0]["base_year"]
-    names = figures["county_names"]
+    names = _names(figures, lang)
     heads = "".join(f'<th class="num">{esc(t(lang, "term." + term))}</th>' for term in TERMS)
     out = ['<section id="decomposition">', f"<h2>{esc(t(lang, 'decomposition', base=base))}</h2>",
            (f'<p class="small lead">{_with_code(t(lang, "decomp_note", file="grid_factors.csv"), "grid_factors.csv")} '
@@ -803,7 +824,7 @@ def _decomposition_section(figures: dict[str, Any], lang: Lang) -> list[str]:
     out += ["</tbody></table></div>", (f'<table id="decomposition-counties"><thead><tr><th>{esc(t(lang, "county"))}</th>'
             f'{heads}<th class="num">{esc(t(lang, "total"))}</th></tr></thead><tbody>')]
     for d in decs[1:]:
-        out.append(f"<tr><td>{_zh(names.get(d['area'], d['area']))}</td>"
+        out.append(f"<tr><td>{_county(names.get(d['area'], d['area']), lang)}</td>"
                    + "".join(f'<td class="num">{d["terms"][k]:+,.0f}</td>' for k in TERMS)
                    + f'<td class="num">{d["total_change_t"]:+,.0f}</td></tr>')
     out += ["</tbody></table>", "</section>"]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -83,13 +84,22 @@ class Target:
 
 @dataclass(frozen=True)
 class TargetSet:
-    """A whole targets file: the plan it quotes, the county names, the targets and what is not assessed."""
+    """A whole targets file: the plan it quotes, the county names, the targets and what is not assessed.
+
+    ``counties`` names each county as the plan writes it (Chinese, ``zh``); ``counties_en`` in English,
+    for the English page. A code missing from ``counties_en`` is shown by its ``counties`` name.
+    """
 
     path: str
     plan: dict[str, str]
     counties: dict[str, str]
     targets: tuple[Target, ...]
     not_assessed: tuple[dict[str, str], ...] = ()
+    counties_en: dict[str, str] = field(default_factory=dict)
+
+    def english_names(self, names: Mapping[str, str]) -> dict[str, str]:
+        """``names`` (code -> Chinese name, e.g. a series' ``county_names``) in English where this file says."""
+        return {code: self.counties_en.get(code, name) for code, name in names.items()}
 
 
 def load_target_set(path: Path | str) -> TargetSet:
@@ -98,8 +108,8 @@ def load_target_set(path: Path | str) -> TargetSet:
     Parameters
     ----------
     path
-        TOML file with ``[plan]``, ``[counties]`` (code = name), ``[targets.<id>]`` tables and an
-        optional ``[[not_assessed]]`` list.
+        TOML file with ``[plan]``, ``[counties]`` (code = { zh = "…", en = "…" } or code = "name"),
+        ``[targets.<id>]`` tables and an optional ``[[not_assessed]]`` list.
 
     Raises
     ------
@@ -120,9 +130,7 @@ def load_target_set(path: Path | str) -> TargetSet:
     plan = doc.get("plan", {})
     if not isinstance(plan, dict):
         raise InputFileError(path, "[plan] to be a table")
-    counties = doc.get("counties", {})
-    if not isinstance(counties, dict) or not all(isinstance(v, str) for v in counties.values()):
-        raise InputFileError(path, "[counties] to be a table of county code = \"name\"")
+    counties, counties_en = _parse_counties(path, doc.get("counties", {}))
     raw_targets = doc.get("targets")
     if not isinstance(raw_targets, dict) or not raw_targets:
         raise InputFileError(path, "at least one [targets.<id>] table")
@@ -133,10 +141,39 @@ def load_target_set(path: Path | str) -> TargetSet:
     return TargetSet(
         path=str(path),
         plan={str(k): str(v) for k, v in plan.items()},
-        counties={str(k): v for k, v in counties.items()},
+        counties=counties,
         targets=targets,
         not_assessed=tuple({str(k): str(v) for k, v in x.items()} for x in not_assessed),
+        counties_en=counties_en,
     )
+
+
+_COUNTY_FORMS = 'code = { zh = "城区", en = "Chengqu" }, or code = "name" for one name in both languages'
+
+
+def _parse_counties(path: Path, raw: object) -> tuple[dict[str, str], dict[str, str]]:
+    """The ``[counties]`` table as (code -> Chinese name, code -> English name).
+
+    An entry is ``{ zh = "…", en = "…" }`` or one string, then shown in both languages (a city whose
+    file names its counties once keeps working).
+    """
+    if not isinstance(raw, dict):
+        raise InputFileError(path, f"[counties] to be a table of county code = name ({_COUNTY_FORMS})",
+                             detail=f"got {raw!r}")
+    zh: dict[str, str] = {}
+    en: dict[str, str] = {}
+    for code, entry in raw.items():
+        if isinstance(entry, str) and entry.strip():
+            zh[str(code)] = en[str(code)] = entry
+            continue
+        names = entry if isinstance(entry, dict) else {}
+        if (set(names) != {"zh", "en"}
+                or not all(isinstance(v, str) and v.strip() for v in names.values())):
+            raise InputFileError(path, f"[counties] entry {code!r} to be a non-empty name or a table of "
+                                       f"two non-empty strings zh and en ({_COUNTY_FORMS})",
+                                 detail=f"got {entry!r}")
+        zh[str(code)], en[str(code)] = names["zh"], names["en"]
+    return zh, en
 
 
 def targets_for(fleet_dir: Path | str, *, default: Path | str | None = None) -> TargetSet:
