@@ -78,7 +78,8 @@ def test_report_csv_has_one_row_per_year_and_indicator(shanwei_records, shipped_
 
     out, _ = shipped_report
     table = pd.read_csv(out / "report.csv", dtype={"county_code": str})
-    assert list(table.columns) == ["year", "scope", "county_code", "county_name", "indicator", "value", "unit"]
+    assert list(table.columns) == ["year", "scope", "county_code", "county_name", "county_name_en", "indicator",
+                                   "value", "unit"]
     city = table[table["scope"] == "city"]
     assert not city.duplicated(["year", "indicator"]).any()
     years = fleet.record_years(shanwei_records)
@@ -238,11 +239,19 @@ def _visible_headings(page_html: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def fitted_prints(shipped_report):
-    """Both shipped pages fitted for A4 print (headless Chromium; a missing browser fails the test)."""
+    """Both shipped pages fitted for A4 print (headless Chromium; a missing browser fails the test).
+
+    Fitted side by side: while one page's browser prints, the other page's PDF is measured.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     assert shutil.which("chromium"), "chromium is not installed (scripts/test-deps installs it)"
     out, _ = shipped_report
-    return {lang: printing.fit_for_print((out / name).read_text(encoding="utf-8"))
-            for lang, name in (("zh", "report.html"), ("en", "report.en.html"))}
+    pages = {lang: (out / name).read_text(encoding="utf-8") for lang, name in (("zh", "report.html"),
+                                                                              ("en", "report.en.html"))}
+    with ThreadPoolExecutor(max_workers=len(pages)) as pool:
+        fits = {lang: pool.submit(printing.fit_for_print, page) for lang, page in pages.items()}
+        return {lang: fit.result() for lang, fit in fits.items()}
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
