@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from time import perf_counter
 
+import numpy as np
 import pulp
+from scipy import sparse
 
 from planner.errors import InfeasibleError, NoPlanInTimeError
 from planner.siting.sizing import (
@@ -436,12 +438,15 @@ def _build(inp: ModelInput, *, budget_mode: bool, elastic: bool = False,
             mixed = _mixed(inp, s)
             groups = [(None, s.classes)] if mixed else [(k, (k,)) for k in s.classes]
             for label, members in groups:
+                first = 1
                 if mixed:
                     if potential.get((j, t), 0.0) <= 0:
                         continue
                     most = sum(upper[j, k] for k in s.classes)
+                    # An open site holds its floor, so its one chain over the total count starts there.
+                    first = min(max(floor, 1), most)
                     table = [0.0]
-                    while len(table) <= most and table[-1] < potential[j, t]:
+                    while len(table) <= most and (table[-1] < potential[j, t] or len(table) <= first):
                         table.append(mixed_capacity(inp, s, t, len(table)))
                     m_len = len(table) - 1
                 else:
@@ -454,17 +459,20 @@ def _build(inp: ModelInput, *, budget_mode: bool, elastic: bool = False,
                     table = capacity_table(cls.session_minutes, inp.max_wait_probability, m_len)
                 tag = label or "all"
                 # Capacity levels: ``level[m] = 1`` says the site's chargers of the group number at least
-                # m and count as m (one level at most, and only at an open site). The same plans as an
-                # ordered unary chain and the same relaxation (both give the chord of the Erlang curve),
-                # but one row per chain instead of one per unit, on which HiGHS's cuts bite far faster.
-                levels = [model_variable(prob, f"level_{j}_{tag}_{t}_{m}", 0, 1, pulp.LpBinary)
-                          for m in range(1, m_len + 1)]
+                # m and count as m (one level at most, and only at an open site): one row per chain
+                # instead of one per unit of an ordered unary chain, on which HiGHS's cuts bite far faster.
+                counts = range(first, m_len + 1)
+                levels = [model_variable(prob, f"level_{j}_{tag}_{t}_{m}", 0, 1, pulp.LpBinary) for m in counts]
                 chains[j, tag, t] = m_len
-                prob += pulp.LpAffineExpression([(u, 1) for u in levels]) - y[j, t] <= 0, f"oneLevel_{j}_{tag}_{t}"
-                prob += (pulp.LpAffineExpression([(u, m + 1) for m, u in enumerate(levels)]
+                one = pulp.LpAffineExpression([(u, 1) for u in levels]) - y[j, t]
+                # A chain over the total count from the floor has exactly one level at an open site (its
+                # count, or the last level past it): the relaxation then prices a fractional site on the
+                # hull of (floor, C(floor)) .. (M, C(M)), not on the chord from 0 chargers.
+                prob += (one == 0 if mixed else one <= 0), f"oneLevel_{j}_{tag}_{t}"
+                prob += (pulp.LpAffineExpression([(u, m) for m, u in zip(counts, levels)]
                                                  + [(add[j, k, t], -1) for k in members])
                          <= sum(s.existing(t, k) for k in members), f"levelCount_{j}_{tag}_{t}")
-                units += [(u, table[m + 1]) for m, u in enumerate(levels)]
+                units += [(u, table[m]) for m, u in zip(counts, levels)]
             served_terms[j, t] = [(y[j, t], s.base(t))] if s.base(t) > 0 else []
             served_terms[j, t] += [(v, -inc) for v, inc in units]
 
@@ -563,7 +571,9 @@ def solve_model(inp: ModelInput, options: SolverOptions | None = None, *, reduce
     ``sum_m level[j,k,m,t] <= open[j,t]`` and ``sum_m m * level[j,k,m,t] <= chargers``: the right side
     is at most ``sum_k C_k(chargers_k)`` and reaches it (level ``min(chargers, M)``), exact although
     ``C_k`` is convex (the feasible set is not convex; the binaries carry it). A two-class site under
-    the share rule has one level chain over its total count (``mixed_capacity``). Classes are two
+    the share rule has one level chain over its total count (``mixed_capacity``), from its floor up,
+    with exactly one level at an open site (``= open[j,t]``; the same plans, a tighter relaxation than
+    levels from 1 at most one of which is set). Classes are two
     separate queues (a conservative view: pooling them would only shorten waits). Each window has
     an open site in every stage.
 
@@ -579,7 +589,9 @@ def solve_model(inp: ModelInput, options: SolverOptions | None = None, *, reduce
     phase stopped on time hands on its best plan, reported "feasible" (not proven optimal), never optimal.
 
     ``reduce`` (default) applies reductions that change no answer: demand points of one reach set merged
-    (``merge_demands``, outside budget mode), and the cost phase started from ``greedy_start``. Levels
+    (``merge_demands``, outside budget mode), and the cost phase started from ``greedy_start``, on a
+    model of ``NEIGHBOURHOOD_MIN_VARIABLES`` or more improved first by ``neighbourhood.improve_plan``
+    (at most ``NEIGHBOURHOOD_TIME_SHARE`` of the time limit, reported as a phase). Levels
     count capacity only in stages a demand can be assigned, and only up to what the site's reachable
     demand can use, in either case.
     """
@@ -655,6 +667,19 @@ def solve_model(inp: ModelInput, options: SolverOptions | None = None, *, reduce
         start = greedy_start(inp, model, options) if reduce else None
         if start is not None:
             build_s = perf_counter() - began
+        if start is not None and prob.numVariables() >= NEIGHBOURHOOD_MIN_VARIABLES:
+            from planner.siting.neighbourhood import improve_plan
+
+            limit = options.time_limit_s
+            better = improve_plan(inp, model, start, options,
+                                  NEIGHBOURHOOD_TIME_SHARE * limit if limit is not None else math.inf)
+            if better.tried:
+                start = better.values
+                phases.append((f"neighbourhood search on the starting plan ({better.taken} of {better.tried} "
+                               "re-plans taken)", SolveResult("feasible", better.cost_after_cny, None, None,
+                                                              "highs (sub-problems)", better.time_s)))
+                if limit is not None:
+                    last_options = replace(options, time_limit_s=max(limit - better.time_s, 0.1))
     prob.setObjective(model.pv)
     result = solve_problem(prob, last_options, start)
     phases.append(("least present value", result))
@@ -1138,7 +1163,24 @@ def budget_greedy_start(inp: ModelInput, model: _Model, options: SolverOptions, 
             served.add(i)
         spent += cost
         del reach[j]
+    _complete_levels(inp, model, start)
     return start
+
+
+def _complete_levels(inp: ModelInput, model: _Model, start: dict[str, float]) -> None:
+    """Set the capacity level of every chain of ``model`` from the start's own charger counts (in place).
+
+    A start taken from another model (the mandatory-only plan) lacks the levels of chains that model
+    did not have, and a chain from the floor needs exactly one level at an open site.
+    """
+    for (j, tag, t), m_len in model.chains.items():
+        s = inp.sites[j]
+        members = s.classes if tag == "all" else (tag,)
+        for m in range(1, m_len + 1):
+            start.pop(f"level_{j}_{tag}_{t}_{m}", None)
+        n = sum(s.existing(t, k) + round(start.get(model.add[j, k, t].name, 0.0)) for k in members)
+        if start.get(model.y[j, t].name, 0.0) > 0.5 and n > 0:
+            start[f"level_{j}_{tag}_{t}_{min(n, m_len)}"] = 1.0
 
 
 def dominated_sites(inp: ModelInput) -> set[int]:
@@ -1147,36 +1189,56 @@ def dominated_sites(inp: ModelInput) -> set[int]:
 
     Moving such a site's demand to the other never costs more (Erlang capacity is superadditive, the
     fixed cost is paid once), up to the rounding of the high-power share on the merged count; the
-    lowest index of identical sites is kept.
+    lowest index of identical sites is kept. Site ``j`` is dominated when some ``k`` of its group serves
+    a superset of what ``j`` serves (strictly more, or the same and ``k < j``); the test runs on the
+    site-by-site overlap counts of a sparse incidence product, in row blocks, instead of pair by pair.
     """
-    reach: dict[int, set[int]] = {}
-    for i, d in enumerate(inp.demands):
-        for j in d.sites:
-            reach.setdefault(j, set()).add(i)
-    windows: dict[int, set[int]] = {}
-    for w, sites in enumerate(inp.windows):
-        for j in sites:
-            windows.setdefault(j, set()).add(w)
     free = [j for j, s in enumerate(inp.sites)
             if not s.mandatory and not s.has_existing and not any(s.base(t) for t in range(len(inp.years)))
             and s.grid_kw is None and s.max_by_class is None]
-    groups: dict[tuple, list[int]] = {}
-    for j in free:
+    if len(free) < 2:
+        return set()
+    keys: dict[tuple, int] = {}
+    group = np.empty(len(free), dtype=np.int64)
+    for r, j in enumerate(free):
         s = inp.sites[j]
-        groups.setdefault((s.classes, s.fixed_cost_cny, s.floor_by_stage, s.high_power_class, s.high_power_share),
-                          []).append(j)
-    out: set[int] = set()
-    for members in groups.values():
-        for j in members:
-            rj, wj = reach.get(j, set()), windows.get(j, set())
-            for k in members:
-                if k == j or k in out:
-                    continue
-                rk, wk = reach.get(k, set()), windows.get(k, set())
-                if rj <= rk and wj <= wk and (rj != rk or wj != wk or k < j):
-                    out.add(j)
-                    break
-    return out
+        group[r] = keys.setdefault(
+            (s.classes, s.fixed_cost_cny, s.floor_by_stage, s.high_power_class, s.high_power_share), len(keys))
+    # Incidence of free sites (rows, in index order) with what they serve: demands, then windows.
+    row_of = np.full(len(inp.sites), -1, dtype=np.int64)
+    row_of[np.asarray(free, dtype=np.int64)] = np.arange(len(free))
+    lists = [d.sites for d in inp.demands] + [tuple(w) for w in inp.windows]
+    sizes = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
+    flat = np.fromiter((j for x in lists for j in x), dtype=np.int64, count=int(sizes.sum()))
+    cols = np.repeat(np.arange(len(lists), dtype=np.int64), sizes)
+    rows = row_of[flat] if len(flat) else flat
+    keep = rows >= 0
+    incidence = sparse.csr_matrix((np.ones(int(keep.sum()), dtype=np.int32), (rows[keep], cols[keep])),
+                                  shape=(len(free), max(len(lists), 1)))
+    incidence.sum_duplicates()
+    incidence.data[:] = 1  # a site listed twice for one demand serves it once
+    degree = np.asarray(incidence.sum(axis=1)).ravel()
+    out = np.zeros(len(free), dtype=bool)
+    # A site serving nothing is covered by any other member of its group (by index among themselves).
+    empty = degree == 0
+    if empty.any():
+        size = np.bincount(group, minlength=len(keys))
+        busy = np.bincount(group, weights=~empty, minlength=len(keys)) > 0
+        lowest = np.full(len(keys), len(free))
+        np.minimum.at(lowest, group, np.arange(len(free)))
+        idx = np.flatnonzero(empty)
+        g = group[idx]
+        out[idx] = (size[g] > 1) & (busy[g] | (idx != lowest[g]))
+    transpose = incidence.T.tocsr()
+    block = 1024
+    for lo in range(0, len(free), block):
+        overlap = (incidence[lo:lo + block] @ transpose).tocoo()
+        j = overlap.row.astype(np.int64) + lo
+        k = overlap.col.astype(np.int64)
+        hit = ((overlap.data == degree[j]) & (j != k) & (group[j] == group[k])
+               & ((degree[k] > degree[j]) | (k < j)) & (degree[j] > 0))
+        out[j[hit]] = True
+    return {free[r] for r in np.flatnonzero(out)}
 
 
 def _separable(inp: ModelInput, options: SolverOptions) -> dict[int, list[list[dict[str, int]] | None]]:
@@ -1192,6 +1254,14 @@ def _separable(inp: ModelInput, options: SolverOptions) -> dict[int, list[list[d
         out[j] = [size_alone(inp, j, t0, base, options, length) for t0 in range(len(inp.years))]
     return out
 
+
+#: Share of ``SolverOptions.time_limit_s`` the neighbourhood search on the starting plan may take at most
+#: (``neighbourhood.improve_plan``; it stops sooner when a pass improves nothing); the MILP gets the rest.
+NEIGHBOURHOOD_TIME_SHARE = 0.5
+#: Models with fewer variables go to the MILP straight from the greedy start: there HiGHS itself finds
+#: the better plans about as fast (the region bench's quick instance, 2,239 variables: 21 s to the 1 %
+#: gap without the search, 31 s with it; the full one, 22,937: the search is what lowers the plan).
+NEIGHBOURHOOD_MIN_VARIABLES = 10_000
 
 #: Budget mode's time, as shares of ``SolverOptions.time_limit_s``: the mandatory-only plan (usually a
 #: second or two; without it there is no plan to start from) stops at the first share; the coverage phase
