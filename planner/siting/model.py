@@ -267,6 +267,9 @@ def least_config(inp: ModelInput, s: SiteInput, t: int, base: float, length: int
     cap_h = min((s.max_by_class or {}).get(h, length), length) if h else 0
     cap_o = (s.max_by_class or {}).get(o, length) if o else 0
     for n_h in range(s.existing(t, h) if h else 0, cap_h + 1):
+        if h is not None and s.grid_kw is not None and inp.grid_diversity_factor * (
+                s.existing_kw(t) + inp.classes[h].power_kw * (n_h - s.existing(t, h))) > s.grid_kw + 1e-9:
+            break  # the high-power chargers alone exceed the grid; more of them only add kW
         have = max_arrivals_per_hour(n_h, inp.classes[h].session_minutes, p) if h and inp.classes[h].session_minutes else 0.0
         n_o = s.existing(t, o) if o else 0
         if o is not None:
