@@ -11,11 +11,14 @@ submitted again after an upload is planned again rather than answered from the s
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Hashable
 from operator import methodcaller
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.uploads import SavedUpload, run_within
+from app.derived import Compute, compute_each
+from app.uploads import IngestInterruptedError, IngestTimeLimitError, SavedUpload, run_within
 from planner import fleet
 from planner.errors import EvplanError, RecordError
 from planner.fleet import FleetRecords
@@ -23,6 +26,8 @@ from planner.fleet import store as fleet_store
 
 if TYPE_CHECKING:
     from app.api.deps import ServiceState
+
+log = logging.getLogger("evplan.fleet_records")
 
 
 class UploadRejectedError(EvplanError):
@@ -44,20 +49,38 @@ def records_in_use(fleet_dir: Path, db_path: Path) -> tuple[FleetRecords, str]:
     return fleet.load_records(fleet_dir), "shipped"
 
 
+def records_and_figures(fleet_dir: Path, db_path: Path, recipes: list[tuple[Hashable, Compute]],
+                        ) -> tuple[FleetRecords, str, dict[Hashable, object]]:
+    """The records in use, their source and the figures of ``recipes`` computed from them (run in a child)."""
+    records, source = records_in_use(fleet_dir, db_path)
+    return records, source, compute_each(records, recipes)
+
+
 def reload_records(state: ServiceState, *, including: int | None = None) -> None:
     """Re-read the records in use into ``state``, their most asked figures computed before the switch.
 
-    Under the records lock: a concurrent upload waits, then finds its ingest already included
-    (``including``: the count of committed ingests it needs) and reads nothing again, so a burst of
-    uploads shares one re-read. Readers go on being answered from the previous records until the switch.
+    Reading a large store and assessing its targets take seconds of CPU: they run in a child process,
+    which sends back the records and the figures (unpickling them takes a fraction of that), so that
+    readers of the service are not held up by the GIL meanwhile. Under the records lock: a concurrent
+    upload waits, then finds its ingest already included (``including``: the count of committed ingests
+    it needs) and reads nothing again, so a burst of uploads shares one re-read. Readers go on being
+    answered from the previous records until the switch.
     """
+    settings = state.settings
     with state.records_lock:
         if including is not None and state.ingests_in_use >= including:
             return
         with state.ingest_count_lock:
             committed = state.ingests_committed  # every one of these is in the store before it is read
-        records, source = records_in_use(state.settings.fleet_dir, state.settings.database_path)
-        state.derived.prepare(records)
+        recipes = state.derived.recipes_to_prepare()
+        try:
+            records, source, figures = run_within(settings.ingest_time_limit_s, records_and_figures,
+                                                  settings.fleet_dir, settings.database_path, recipes)
+        except (IngestInterruptedError, IngestTimeLimitError) as exc:  # e.g. no memory for a second copy
+            log.warning("re-reading the fleet records in a child process failed (%s); reading them here", exc)
+            records, source = records_in_use(settings.fleet_dir, settings.database_path)
+            figures = compute_each(records, recipes)
+        state.derived.adopt(records, figures)
         state.fleet, state.fleet_source = records, source
         state.ingests_in_use = committed
 

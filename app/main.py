@@ -243,7 +243,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
             state.sweeps.start()
             state.reports = ReportService(state.store, lambda: state.fleet, cron=settings.report_cron,
-                                          timezone=settings.report_timezone, fleet_dir=settings.fleet_dir)
+                                          timezone=settings.report_timezone, fleet_dir=settings.fleet_dir,
+                                          time_limit_s=settings.report_time_limit_s)
             state.reports.start()
             # Loading takes seconds: it runs in the background so /health answers at once and /ready says
             # when the service can plan; endpoints that need the data answer 503 until then.

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
-from app.reports import RecordsNotLoadedError
+from app.reports import RecordsNotLoadedError, ReportTimeLimitError
 from app.store import RunNotFinishedError
 from app.uploads import (
     IngestInterruptedError,
@@ -61,6 +61,7 @@ STATUS_BY_ERROR: dict[type[EvplanError], int] = {
     StorageError: 503,
     IngestInterruptedError: 503,
     RecordsNotLoadedError: 503,
+    ReportTimeLimitError: 503,
 }
 
 

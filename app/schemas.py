@@ -8,15 +8,20 @@ from typing import Annotated, Any, Literal
 from fastapi.responses import JSONResponse
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
     create_model,
     field_validator,
 )
+from pydantic.json_schema import JsonDict
 
+from planner.demand.assumptions import GATEWAY_ROADS, TRAFFIC_CLASSES
 from planner.siting.scenario import (
     ASSUMPTIONS,
+    FIRST_YEAR,
+    LAST_YEAR,
     MAX_STAGES,
     OPTIONS,
     SECTIONS,
@@ -49,6 +54,17 @@ class _ScenarioBase(BaseModel):
         return scenario_from_options(self.model_dump(mode="json"))
 
 
+def _whole_number(value: Any) -> Any:
+    """A float with no fraction as the int it is: JSON Schema's ``integer`` includes ``2030.0``."""
+    return int(value) if type(value) is float and value.is_integer() else value
+
+
+def _whole(**bounds: float) -> Any:
+    """A whole number as JSON Schema means it (``2030`` or ``2030.0``) within ``bounds``; text, booleans and
+    fractions stay refused."""
+    return Annotated[int, Field(**bounds), BeforeValidator(_whole_number)]
+
+
 def _annotation(opt: Option) -> Any:
     """The field's type with the option's bounds, so that the OpenAPI schema states them."""
     bounds: dict[str, float] = {}
@@ -60,9 +76,9 @@ def _annotation(opt: Option) -> Any:
     if opt.kind == "number":
         kind = Annotated[float, Field(allow_inf_nan=False, **bounds)]
     elif opt.kind in ("integer", "year"):
-        kind = Annotated[int, Field(**bounds)]
+        kind = _whole(**bounds)
     elif opt.kind == "years":
-        kind = Annotated[list[Annotated[int, Field(**bounds)]],
+        kind = Annotated[list[_whole(**bounds)],
                          Field(min_length=1, max_length=MAX_STAGES, json_schema_extra={"uniqueItems": True})]
     elif opt.kind == "kinds":
         kind = Annotated[list[Literal[opt.choices]], Field(min_length=1)]  # type: ignore[valid-type]
@@ -88,8 +104,41 @@ def _check(value: Any, info: ValidationInfo) -> Any:
     return list(checked) if isinstance(checked, tuple) else checked
 
 
+#: Tables whose keys are fixed by the traffic model's checks (``planner.demand.assumptions.traffic_problems``):
+#: exactly one entry per vehicle class, or at least one per gateway road class.
+EXACT_KEYS: dict[str, tuple[str, ...]] = {f"traffic.{name}": TRAFFIC_CLASSES for name in (
+    "class_shares", "town_trip_rate", "ev_range_km", "ev_share_by_class_year")}
+REQUIRED_KEYS: dict[str, tuple[str, ...]] = {f"traffic.{name}": GATEWAY_ROADS for name in (
+    "gateway_aadt_by_road", "through_share_by_road")}
+#: Years a table may be keyed by (``Assumption._key``), as a pattern: JSON object keys are text.
+YEAR_KEY_PATTERN = "^(" + "|".join(str(y) for y in range(FIRST_YEAR, LAST_YEAR + 1)) + ")$"
+
+
+def _table_schema(exact: tuple[str, ...] = (), required: tuple[str, ...] = ()) -> Any:
+    """Rewrite pydantic's ``patternProperties`` (which lets any other key through) as ``propertyNames`` plus
+    ``additionalProperties``, so that the schema allows exactly the keys the service accepts."""
+
+    def fix(schema: JsonDict) -> None:
+        pattern, value = next(iter(schema.pop("patternProperties", {"": schema.get("additionalProperties")}).items()))
+        if pattern:
+            schema["propertyNames"] = {"pattern": pattern}
+        schema["additionalProperties"] = value
+        if exact:
+            schema.pop("propertyNames", None)
+            schema["properties"] = {k: value for k in exact}
+            schema["additionalProperties"] = False
+        if exact or required:
+            schema["required"] = list(exact or required)
+
+    return fix
+
+
 def _assumption_annotation(a: Assumption, t: ValueType) -> Any:
-    """The type of an assumption (or of a table's entries) with its bounds, so that the OpenAPI schema states them."""
+    """The type of an assumption (or of a table's entries) with its bounds, so that the OpenAPI schema states them.
+
+    A table's keys are stated too: a name with something in it, a year of the stage range, a whole number;
+    a table that replaces a non-empty default needs an entry, and the traffic tables their fixed keys.
+    """
     bounds: dict[str, float] = {}
     if a.low is not None:
         bounds["ge"] = a.low
@@ -99,7 +148,7 @@ def _assumption_annotation(a: Assumption, t: ValueType) -> Any:
     if t.kind == "number":
         kind = Annotated[float, Field(allow_inf_nan=False, **bounds)]
     elif t.kind == "integer":
-        kind = Annotated[int, Field(**bounds)]
+        kind = _whole(**bounds)
     elif t.kind == "bool":
         kind = bool
     elif t.kind == "text":
@@ -108,8 +157,17 @@ def _assumption_annotation(a: Assumption, t: ValueType) -> Any:
     elif t.kind == "list":
         kind = list[_assumption_annotation(a, t.value)]  # type: ignore[arg-type,misc]
     else:
-        key = Annotated[str, Field(pattern=r"^-?[0-9]+$")] if t.key == "integer" else str
-        kind = dict[key, _assumption_annotation(a, t.value)]  # type: ignore[arg-type,valid-type,misc]
+        top = t is a.type
+        if t.key == "text":
+            pattern = r"\S"  # Assumption._key: not empty, not only spaces
+        else:
+            pattern = YEAR_KEY_PATTERN if a.years_as_keys else r"^-?[0-9]+$"
+        key = Annotated[str, Field(pattern=pattern)]
+        # The top-level table replaces a non-empty default whole (Assumption._check); a class's years need one.
+        least = 1 if (top and a.default) or (not top and a.path in EXACT_KEYS) else 0
+        schema = _table_schema(EXACT_KEYS.get(a.path, ()) if top else (), REQUIRED_KEYS.get(a.path, ()) if top else ())
+        kind = Annotated[dict[key, _assumption_annotation(a, t.value)],  # type: ignore[valid-type,misc]
+                         Field(min_length=least, json_schema_extra=schema)]
     return kind | None if t.optional else kind
 
 
@@ -262,11 +320,10 @@ class ReportDocument(BaseModel):
 
 
 _PROBLEM_DESCRIPTIONS = {
-    400: "The request cannot be used: a body that is not JSON, a malformed upload, a year or county "
-         "outside the records.",
+    400: "The request cannot be used: a body that is not JSON, a malformed upload.",
     401: "No X-API-Key header.",
     403: "The X-API-Key does not match a configured key.",
-    404: "No such object.",
+    404: "No such object (a run, a report), or nothing the records hold (a year, a county).",
     409: "The run has no results: it is queued, running, failed or cancelled.",
     413: "The upload is over EVPLAN_MAX_UPLOAD_MB.",
     415: "The body is not multipart/form-data.",

@@ -2,13 +2,16 @@
 
 Starts ``evplan serve`` on a free port of 127.0.0.1 with its own temporary data directory (removed
 afterwards), optionally seeds a register of ``--vehicles`` vehicles, then runs ``--clients``
-concurrent clients for ``--duration`` seconds, each picking at random (seeded) among reads (maps,
-runs, reports, indicators, targets, health), fleet uploads (each a new file of unique vehicles),
-siting-run submissions and cancellations, and on-demand reports. Then it stops the server, counts
-the vehicles in its database and prints:
+concurrent clients for ``--duration`` seconds. ``--writers`` of them pick at random (seeded) among
+fleet uploads (each a new file of unique vehicles), siting-run submissions and cancellations, and
+on-demand reports; the others go round the reads (maps, runs, reports, indicators, targets, health),
+each starting at its own place, so that every read endpoint gets as many samples as the others (a
+write takes seconds, and clients that mixed both would leave the reads a few dozen samples). Then it
+stops the server, counts the vehicles in its database and prints:
 
 * errors: answers with status >= 500 and transport failures (each listed, up to 20);
-* p50 / p99 / max latency and status counts per endpoint;
+* samples, p50 / p99 / max latency and status counts per endpoint (a p99 from fewer than
+  ``MIN_P99_SAMPLES`` samples is not printed: it would be one of the last few calls);
 * rows lost: vehicles in uploads the server acknowledged (200) that are not in its database.
 
 Exit status 0 when there were no errors and no rows were lost, 1 otherwise. Nothing is asserted about
@@ -56,6 +59,8 @@ READS = [
     ("GET /ready", "/ready"),
     ("GET /health", "/health"),
 ]
+#: Fewest samples for which a p99 is printed.
+MIN_P99_SAMPLES = 100
 DRAIN_S = 300  # after the deadline: at most this long for answers still in flight (an upload waits for
 # its records, and their most asked figures, to be in use: tens of seconds on a 400k store)
 
@@ -97,49 +102,60 @@ class Tally:
             self.errors.append(f"{endpoint}: {r.status_code} {r.text[:200]}")
 
 
-async def client_loop(i: int, base: str, deadline: float, tally: Tally, seed: int, rows_per_upload: int) -> None:
+async def _call(client: httpx.AsyncClient, endpoint: str, tally: Tally, request: Any) -> httpx.Response | None:
+    started = time.perf_counter()
+    try:
+        r = await request
+    except httpx.HTTPError as exc:
+        tally.note(endpoint, started, None, f"{type(exc).__name__}: {exc}")
+        return None
+    except asyncio.CancelledError:  # still waiting at the end of the drain time: counted, not lost
+        tally.note(endpoint, started, None, f"no answer {DRAIN_S} s after the end of the load")
+        raise
+    tally.note(endpoint, started, r)
+    return r
+
+
+async def reader_loop(i: int, base: str, deadline: float, tally: Tally) -> None:
+    """Round the read endpoints, starting at the ``i``-th: each gets an equal share of the calls."""
+    n = i
+    async with httpx.AsyncClient(base_url=base, timeout=DRAIN_S) as client:
+        while time.monotonic() < deadline:
+            endpoint, path = READS[n % len(READS)]
+            n += 1
+            await _call(client, endpoint, tally, client.get(path))
+
+
+async def writer_loop(i: int, base: str, deadline: float, tally: Tally, seed: int, rows_per_upload: int) -> None:
+    """Uploads (half the writes), siting runs and their cancellations, and on-demand reports, at random."""
     rng = random.Random(seed * 1000 + i)
     write = {"X-API-Key": KEY}
     uploads = 0
     async with httpx.AsyncClient(base_url=base, timeout=DRAIN_S) as client:
         while time.monotonic() < deadline:
             roll = rng.random()
-            endpoint = "?"
-            started = time.perf_counter()
-            try:
-                if roll < 0.72:
-                    endpoint, path = rng.choice(READS)
-                    r = await client.get(path)
-                elif roll < 0.87:
-                    endpoint = "POST /api/v1/fleet/records"
-                    uploads += 1
-                    body = vehicles_csv(f"SK{i:02d}{uploads:04d}-", rows_per_upload, rng)
-                    r = await client.post("/api/v1/fleet/records", headers=write,
-                                          files={"file": (f"soak-{i}-{uploads}.csv", body, "text/csv")})
-                    if r.status_code == 200:
-                        tally.acknowledged_rows += r.json()["added"]
-                    else:
-                        tally.refused_uploads += 1
-                elif roll < 0.93:
-                    endpoint = "POST /api/v1/siting/runs"
-                    scenario = {"stage_years": [2025, 2030], "range_margin_km": rng.choice([44, 46, 48])}
-                    r = await client.post("/api/v1/siting/runs", headers=write, json=scenario)
-                    if r.status_code in (200, 202):
-                        tally.run_ids.add(r.json()["id"])
-                elif roll < 0.96 and tally.run_ids:
-                    endpoint = "DELETE /api/v1/siting/runs/{id}"
-                    r = await client.delete(f"/api/v1/siting/runs/{rng.choice(sorted(tally.run_ids))}",
-                                            headers=write)
-                else:
-                    endpoint = "POST /api/v1/reports"
-                    r = await client.post("/api/v1/reports", headers=write)
-            except httpx.HTTPError as exc:
-                tally.note(endpoint, started, None, f"{type(exc).__name__}: {exc}")
-                continue
-            except asyncio.CancelledError:  # still waiting at the end of the drain time: counted, not lost
-                tally.note(endpoint, started, None, f"no answer {DRAIN_S} s after the end of the load")
-                raise
-            tally.note(endpoint, started, r)
+            if roll < 0.5:
+                uploads += 1
+                body = vehicles_csv(f"SK{i:02d}{uploads:04d}-", rows_per_upload, rng)
+                r = await _call(client, "POST /api/v1/fleet/records", tally, client.post(
+                    "/api/v1/fleet/records", headers=write,
+                    files={"file": (f"soak-{i}-{uploads}.csv", body, "text/csv")}))
+                if r is not None and r.status_code == 200:
+                    tally.acknowledged_rows += r.json()["added"]
+                elif r is not None:
+                    tally.refused_uploads += 1
+            elif roll < 0.7:
+                scenario = {"stage_years": [2025, 2030], "range_margin_km": rng.choice([44, 46, 48])}
+                r = await _call(client, "POST /api/v1/siting/runs", tally,
+                                client.post("/api/v1/siting/runs", headers=write, json=scenario))
+                if r is not None and r.status_code in (200, 202):
+                    tally.run_ids.add(r.json()["id"])
+            elif roll < 0.85 and tally.run_ids:
+                run_id = rng.choice(sorted(tally.run_ids))
+                await _call(client, "DELETE /api/v1/siting/runs/{id}", tally,
+                            client.delete(f"/api/v1/siting/runs/{run_id}", headers=write))
+            else:
+                await _call(client, "POST /api/v1/reports", tally, client.post("/api/v1/reports", headers=write))
 
 
 def start(data_dir: Path, log_path: Path, port: int) -> subprocess.Popen[bytes]:
@@ -192,10 +208,11 @@ def report(tally: Tally, stored: int, wall_s: float, args: argparse.Namespace) -
     endpoints = {}
     for endpoint in sorted(tally.latencies):
         lat = tally.latencies[endpoint]
+        p99 = round(1000 * percentile(lat, 99), 1) if len(lat) >= MIN_P99_SAMPLES else None
         endpoints[endpoint] = {"n": len(lat), "p50_ms": round(1000 * percentile(lat, 50), 1),
-                               "p99_ms": round(1000 * percentile(lat, 99), 1), "max_ms": round(1000 * max(lat), 1),
+                               "p99_ms": p99, "max_ms": round(1000 * max(lat), 1),
                                "statuses": {str(k): v for k, v in sorted(tally.statuses[endpoint].items(), key=str)}}
-    return {"clients": args.clients, "duration_s": args.duration, "wall_s": round(wall_s, 1),
+    return {"clients": args.clients, "writers": args.writers, "duration_s": args.duration, "wall_s": round(wall_s, 1),
             "seeded_vehicles": args.vehicles, "requests": sum(e["n"] for e in endpoints.values()),
             "errors": len(tally.errors), "rows_acknowledged": tally.acknowledged_rows, "rows_stored": stored,
             "rows_lost": max(0, tally.acknowledged_rows - stored), "uploads_refused": tally.refused_uploads,
@@ -203,13 +220,16 @@ def report(tally: Tally, stored: int, wall_s: float, args: argparse.Namespace) -
 
 
 def print_report(figures: dict[str, Any]) -> None:
-    print(f"\nsoak: {figures['clients']} clients for {figures['duration_s']:g} s on loopback, "
-          f"{figures['requests']} requests ({figures['seeded_vehicles']} vehicles seeded)")
+    print(f"\nsoak: {figures['clients']} clients ({figures['writers']} writing, the others reading) for "
+          f"{figures['duration_s']:g} s on loopback, {figures['requests']} requests "
+          f"({figures['seeded_vehicles']} vehicles seeded)")
     print(f"{'endpoint':<36} {'n':>6} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9}  statuses")
     for endpoint, e in figures["endpoints"].items():
         statuses = " ".join(f"{k}:{v}" for k, v in e["statuses"].items())
-        print(f"{endpoint:<36} {e['n']:>6} {e['p50_ms']:>9.1f} {e['p99_ms']:>9.1f} {e['max_ms']:>9.1f}  {statuses}")
-    print(f"load average (1, 5, 15 min) before {figures['load_average_before']}, after {figures['load_average_after']}; "
+        p99 = f"{e['p99_ms']:>9.1f}" if e["p99_ms"] is not None else f"{'n<' + str(MIN_P99_SAMPLES):>9}"
+        print(f"{endpoint:<36} {e['n']:>6} {e['p50_ms']:>9.1f} {p99} {e['max_ms']:>9.1f}  {statuses}")
+    print(f"{figures['cpus']} CPUs; load average (1, 5, 15 min) before {figures['load_average_before']}, "
+          f"after {figures['load_average_after']}; "
           f"first targets call after seeding {figures['first_targets_s']} s (before the load)")
     print(f"errors (status >= 500 or no answer): {figures['errors']}")
     for line in figures["first_errors"]:
@@ -221,15 +241,17 @@ def print_report(figures: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.split("\n\n")[0])
     p.add_argument("--duration", type=float, default=120.0, help="seconds of load (default 120)")
-    p.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
+    p.add_argument("--clients", type=int, default=8, help="concurrent clients, writers included (default 8)")
+    p.add_argument("--writers", type=int, default=2,
+                   help="of the clients, how many upload, submit runs and make reports (default 2)")
     p.add_argument("--vehicles", type=int, default=20_000,
                    help="vehicles uploaded before the load starts (default 20000; 400000 for a large store)")
     p.add_argument("--rows-per-upload", type=int, default=500, help="vehicles in each upload during the load")
     p.add_argument("--seed", type=int, default=15, help="random seed of the clients' choices")
     p.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
     args = p.parse_args(argv)
-    if not (0 < args.duration <= 1800 and 0 < args.clients <= 64):
-        p.error("--duration must be in (0, 1800] seconds and --clients in 1..64")
+    if not (0 < args.duration <= 1800 and 0 < args.clients <= 64 and 0 <= args.writers <= args.clients):
+        p.error("--duration must be in (0, 1800] seconds, --clients in 1..64 and --writers in 0..clients")
 
     with tempfile.TemporaryDirectory(prefix="evplan-soak-") as tmp:
         data_dir, log_path = Path(tmp) / "data", Path(tmp) / "server.log"
@@ -259,8 +281,10 @@ def main(argv: list[str] | None = None) -> int:
             deadline = started + args.duration
 
             async def load() -> None:
-                tasks = [asyncio.create_task(client_loop(i, base, deadline, tally, args.seed, args.rows_per_upload))
-                         for i in range(args.clients)]
+                tasks = [asyncio.create_task(writer_loop(i, base, deadline, tally, args.seed, args.rows_per_upload))
+                         for i in range(args.writers)]
+                tasks += [asyncio.create_task(reader_loop(i, base, deadline, tally))
+                          for i in range(args.clients - args.writers)]
                 _, pending = await asyncio.wait(tasks, timeout=args.duration + DRAIN_S)
                 for task in pending:
                     task.cancel()
@@ -279,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     figures["first_targets_s"] = round(cold_targets_s, 2)
     figures["load_average_before"] = [round(x, 2) for x in load_before]
     figures["load_average_after"] = [round(x, 2) for x in load_after]
+    figures["cpus"] = os.cpu_count()
     figures["server_log_500s"] = log.count(" 500 Internal Server Error")
     print_report(figures)
     if args.json:

@@ -6,9 +6,10 @@ documents: its status code, content type, headers and body schema; invalid data 
 writes must refuse a request without the key, and a 405 must name the methods the path serves.
 
 One check is left out: ``positive_data_acceptance`` (every schema-valid request must succeed). The
-API has rules JSON Schema cannot state — west < east in a bbox, a year inside the records, a county
-that exists, an upload whose *content* is a vehicle file — and answers them with documented 4xx
-problems, which the status-code and response-schema checks verify.
+API has rules JSON Schema cannot state — west < east in a bbox, stage years that increase, shares that
+sum to 1, an upload whose *content* is a vehicle file — and answers them with documented 4xx problems,
+which the status-code and response-schema checks verify (``make fuzz`` runs that check too, excusing only
+those rules: ``bench/fuzz.py``).
 
 Siting runs and sweeps submitted by the fuzzer are cancelled at once (and a worker is stopped after 2 s in any
 case), so fuzzing never computes dozens of plans. Per-operation status counts are written to

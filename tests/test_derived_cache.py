@@ -96,3 +96,54 @@ def test_targets_are_served_from_the_cache_until_the_records_change(client: Test
     after = client.get("/api/v1/fleet/targets")
     assert after.status_code == 200
     assert after.json() != first.json()  # assessed on the uploaded records, not the cached shipped ones
+
+
+def test_a_figure_the_records_cannot_give_is_kept_as_its_error() -> None:
+    """A bad request repeated (a county the records do not hold) costs one computation per version, not one each."""
+    from planner.errors import RecordError
+
+    cache, calls = DerivedFigures(), []
+
+    def refuse(records: object) -> int:
+        calls.append(records)
+        raise RecordError("county '999999' has no vehicles in the records")
+
+    records = object()
+    for _ in range(3):
+        with pytest.raises(RecordError, match="999999"):
+            cache.get(records, "k", refuse)
+    assert len(calls) == 1
+
+
+def test_recipes_can_be_computed_in_a_child_process(tmp_path) -> None:
+    """A new version's figures are computed beside its records in a child process: the recipes must travel there."""
+    import pickle
+
+    from app import derived
+    from app.fleet_records import records_and_figures, records_in_use
+    from app.uploads import run_within
+    from planner import config
+
+    recipes = [derived.targets_figure(config.FLEET_DIR, None), derived.indicators_figure(2024, "441521"),
+               derived.record_years_figure()]
+    assert all(pickle.loads(pickle.dumps(compute)) for _, compute in recipes)
+    records, source, figures = run_within(300, records_and_figures, config.FLEET_DIR, tmp_path / "none.sqlite",
+                                          recipes)
+    assert source == "shipped" and len(records.vehicles) == len(records_in_use(config.FLEET_DIR,
+                                                                               tmp_path / "none.sqlite")[0].vehicles)
+    here = derived.compute_each(records, recipes)
+    assert set(figures) == {key for key, _ in recipes} and figures == here
+    assert isinstance(figures[recipes[0][0]], bytes) and figures[("record_years",)] == (2015, 2025)
+
+
+def test_a_year_outside_the_records_is_404_without_an_assessment(client: TestClient) -> None:
+    """A schema-valid year the records do not span has no assessment (404, naming the span); nothing is computed."""
+    state = client.app.state.evplan
+    for year in (1990, 2100):
+        r = client.get("/api/v1/fleet/targets", params={"year": year})
+        assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json"), r.text
+        assert f"no target assessment for {year}" in r.json()["detail"] and "records span" in r.json()["detail"]
+        assert not [k for k in state.derived._values if k[0] == "targets" and k[1] == year]
+    spec = client.get("/openapi.json").json()["paths"]["/api/v1/fleet/targets"]["get"]
+    assert "404" in spec["responses"] and spec["responses"]["200"]["content"]["application/json"]["schema"]["type"] \
+        == "array"

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
                              description="When the fleet-share report is generated (crontab: min hour day month weekday); "
                                          "empty = never on a schedule.")
     report_timezone: str = Field("Asia/Shanghai", description="Time zone of report_cron (IANA name).")
+    report_time_limit_s: float = Field(25.0, gt=0, description="Building one fleet-share report is stopped after this "
+                                                               "many seconds (503, nothing stored); a request waits "
+                                                               "for at most two builds, within the request timeout.")
 
     _key_hashes: frozenset[str] = PrivateAttr(default=frozenset())
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from app import derived, fleet_records
 from app.api.deps import FleetDep, StateDep, WriteKey
 from app.schemas import problem_responses
 from app.uploads import receive_upload
+from planner.errors import NotFoundError
 
 router = APIRouter(prefix="/fleet", tags=["fleet"])
 
@@ -71,11 +72,12 @@ async def upload_records(request: Request, state: StateDep, _: WriteKey) -> dict
     summary="Indicators for one year, city-wide or for one county",
     description="New-energy shares of the bus and taxi stock, of new vehicles and of new passenger cars "
     "(fractions 0-1, null when there is nothing to divide by) and operating CO2 per converted turnover. "
-    "`records_source` says whether the uploaded (`store`) or the shipped (`shipped`) records were used.",
+    "`records_source` says whether the uploaded (`store`) or the shipped (`shipped`) records were used. "
+    "`404` for a county with no vehicles in the records.",
     responses={200: {"content": {"application/json": {"example": {
         "year": 2024, "county": None, "records_source": "shipped", "ne_bus_share": 0.93, "buses": 612,
         "ne_buses": 569, "ne_taxi_share": 0.41, "operating_co2_per_converted_turnover": 0.061}}}},
-        **problem_responses(400, 422, 503)},
+        **problem_responses(400, 404, 422, 503)},
 )
 def indicators(
     state: StateDep,
@@ -85,21 +87,38 @@ def indicators(
     county: Annotated[str | None, Query(pattern=r"^\d{6}$", description="6-digit county code, e.g. 441521.",
                                         examples=["441521"])] = None,
 ) -> dict[str, Any]:
+    if county is not None and county not in state.derived.get(records, *derived.counties_figure()):
+        raise NotFoundError(f"no indicators for county {county!r}: it has no vehicles in the records")
     result = state.derived.get(records, *derived.indicators_figure(year, county))
     return {**result, "records_source": state.fleet_source}
+
+
+TARGETS_200 = {
+    "description": "One assessment per target of the targets file.",
+    "content": {"application/json": {
+        "schema": {"type": "array", "items": {"type": "object", "additionalProperties": True}},
+        "example": [{"id": "ne_bus_share_2025", "indicator": "ne_bus_share", "status": "on track"}]}},
+}
 
 
 @router.get(
     "/targets",
     summary="Each target of the plan: status, projection to its year and the vehicles that must switch",
-    responses={200: {"content": {"application/json": {"example": [{
-        "id": "ne_bus_share_2025", "indicator": "ne_bus_share", "status": "on track"}]}}},
-        **problem_responses(400, 422, 503)},
+    description="`404` for an assessment year outside the years the records span (they say which).",
+    response_class=Response,
+    responses={200: TARGETS_200, **problem_responses(400, 404, 422, 503)},
 )
 def targets(
     state: StateDep,
     records: FleetDep,
     year: Annotated[int | None, Query(ge=1990, le=2100,
                                       description="Assessment year; default: the latest year in the records.")] = None,
-) -> list[dict[str, Any]]:
-    return state.derived.get(records, *derived.targets_figure(state.settings.fleet_dir, year))
+) -> Response:
+    if year is not None:
+        span = state.derived.get(records, *derived.record_years_figure())
+        if span is None or not span[0] <= year <= span[1]:
+            held = f"the records span {span[0]}-{span[1]}" if span else "the records span no year"
+            raise NotFoundError(f"no target assessment for {year}: {held}")
+    # Served as the bytes encoded once for this version of the records (a large answer is not re-encoded).
+    body = state.derived.get(records, *derived.targets_figure(state.settings.fleet_dir, year))
+    return Response(body, media_type="application/json")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Annotated
 
@@ -36,11 +37,19 @@ def service_areas(network: NetworkDep) -> GeoJSONResponse:
     return GeoJSONResponse(planner_network.service_areas_geojson(network))
 
 
+_LON = r"-?(180(\.0+)?|(1[0-7][0-9]|[0-9]{1,2})(\.[0-9]+)?)"
+_LAT = r"-?(90(\.0+)?|[0-8]?[0-9](\.[0-9]+)?)"
+#: Four decimal degrees in their WGS84 ranges; that west < east and south < north is checked on top (422).
+BBOX_PATTERN = f"^{_LON},{_LAT},{_LON},{_LAT}$"
+
+
 def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     """``west,south,east,north`` in WGS84 degrees, or a 422 naming the ``bbox`` field."""
     if text is None:
         return None
-
+    if not re.fullmatch(BBOX_PATTERN, text):  # the schema's pattern, checked here to name the value given
+        raise RequestValidationError([{"loc": ("query", "bbox"), "type": "value_error", "msg":
+                                       f"expected west,south,east,north in decimal WGS84 degrees, got {text!r}"}])
     try:
         return geo.parse_bbox(text)
     except ValueError as exc:
@@ -64,7 +73,8 @@ def roads(
               description="Comma-separated OSM highway classes, e.g. motorway,trunk.", examples=["motorway"]),
     ] = None,
     bbox: Annotated[
-        str | None, Query(description="west,south,east,north in WGS84 degrees.", examples=["115.0,22.7,115.6,23.1"])
+        str | None, Query(json_schema_extra={"pattern": BBOX_PATTERN}, description="west,south,east,north in WGS84 degrees (decimal, "
+                          "west < east, south < north).", examples=["115.0,22.7,115.6,23.1"])
     ] = None,
 ) -> GeoJSONResponse:
     classes = tuple(sorted(set(road_class.split(",")))) if road_class else None

@@ -26,6 +26,7 @@ RESULT_ERRORS = problem_responses(404, 409, 422)
                **problem_responses(400, 401, 403, 422)},
 )
 def submit_run(scenario: ScenarioIn, state: StateDep, _: WriteKey, response: Response) -> dict[str, Any]:
+    scenario.to_scenario()  # the checks between a section's values (ScenarioError: 422) before anything is queued
     run, created = state.runs.submit(scenario.model_dump(mode="json"))
     response.headers["Location"] = f"/api/v1/siting/runs/{run.id}"
     if not created:
