@@ -417,7 +417,8 @@ def run_within(time_limit_s: float, fn: Callable[..., Any], *args: Any,
         if not receiver.poll(time_limit_s):
             proc.kill()
             proc.join(timeout=10)
-            log.warning("ingest stopped after %g s (EVPLAN_INGEST_TIME_LIMIT_S)", time_limit_s)
+            log.warning("%s stopped after its time limit of %g s", getattr(fn, "__name__", "child process"),
+                        time_limit_s)
             raise IngestTimeLimitError(
                 f"the file took longer than {time_limit_s:g} s to ingest (EVPLAN_INGEST_TIME_LIMIT_S) and was "
                 "stopped; nothing was stored - split it into smaller files")
