@@ -79,3 +79,19 @@ def test_the_search_changes_no_optimum(seed: int, monkeypatch: pytest.MonkeyPatc
     plain = solve_model(inp, OPTIONS, reduce=False)
     assert reduced.solve.status == plain.solve.status == "optimal"
     assert reduced.present_value_cny == pytest.approx(plain.present_value_cny, rel=1e-9)
+
+
+def test_the_search_stops_when_sub_problems_keep_hitting_their_limit(monkeypatch) -> None:
+    """Parts too large to solve in their time (here a limit of 1 ms) end the search after
+    FRUITLESS_TIMEOUTS of them in a row, leaving the rest of its share to the full MILP."""
+    import planner.siting.neighbourhood as nb
+
+    inp = line_region(0, n_sites=60, n_demands=120)
+    model = _build(inp, budget_mode=False, separable=_separable(inp, OPTIONS))
+    start = greedy_start(inp, model, OPTIONS)
+    assert start is not None
+    monkeypatch.setattr(nb, "SUB_TIME_LIMIT_S", 0.001)
+    got = improve_plan(inp, model, start, SolverOptions(mip_gap=0.0, time_limit_s=600), 600.0, open_sites=4)
+    assert got.taken == 0
+    assert got.tried == nb.FRUITLESS_TIMEOUTS
+    assert got.values is start

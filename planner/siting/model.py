@@ -462,7 +462,8 @@ def _build(inp: ModelInput, *, budget_mode: bool, elastic: bool = False,
                     table = capacity_table(cls.session_minutes, inp.max_wait_probability, m_len)
                 tag = label or "all"
                 # Capacity levels: ``level[m] = 1`` says the site's chargers of the group number at least
-                # m and count as m (one level at most, and only at an open site): one row per chain
+                # m and count as m (one level at most, exactly one on a mixed chain, and only at an open
+                # site): one row per chain
                 # instead of one per unit of an ordered unary chain, on which HiGHS's cuts bite far faster.
                 counts = range(first, m_len + 1)
                 levels = [model_variable(prob, f"level_{j}_{tag}_{t}_{m}", 0, 1, pulp.LpBinary) for m in counts]
@@ -560,8 +561,9 @@ def solve_model(inp: ModelInput, options: SolverOptions | None = None, *, reduce
 
     Variables, per site j, class k, stage t: ``open[j,t]`` binary, nondecreasing in t;
     ``add[j,k,t]`` integer new chargers (cumulative, nondecreasing), so chargers are
-    ``existing[j,k,t] + add[j,k,t]``; ``level[j,k,m,t]`` binary for m = 1..M (the class's chargers
-    count as m for capacity; at most one level per site, class and stage);
+    ``existing[j,k,t] + add[j,k,t]``; ``level[j,k,m,t]`` binary (the class's chargers count as m for
+    capacity): m = 1..M with at most one level per site, class and stage, or for a two-class site m from
+    its floor to M with exactly one at an open site (below);
     ``x[i,j,t]`` in [0, 1], the share of demand i served at site j, only for j in i's reach;
     ``served[i,t]`` binary (budget mode) or fixed.
 
@@ -703,6 +705,9 @@ def solve_model(inp: ModelInput, options: SolverOptions | None = None, *, reduce
         # the larger of the coverage phase's (people) and the cost phase's.
         gaps = [g for g in (first.gap, result.gap) if g is not None]
         final = replace(final, status="feasible", gap=max(gaps) if first.gap is not None and gaps else None)
+    # The time reported is every phase's (the neighbourhood search, budget mode's phases, the fill), not
+    # only the last solve's: what the user waited for.
+    final = replace(final, solve_time_s=sum(r.solve_time_s for _, r in phases))
     return replace(solution, solve=final, phases=tuple(phases), minimum_budget_cny=minimum, build_time_s=build_s,
                    variables=prob.numVariables(), constraints=prob.numConstraints())
 
@@ -1258,8 +1263,9 @@ def _separable(inp: ModelInput, options: SolverOptions) -> dict[int, list[list[d
     return out
 
 
-#: Share of ``SolverOptions.time_limit_s`` the neighbourhood search on the starting plan may take at most
-#: (``neighbourhood.improve_plan``; it stops sooner when a pass improves nothing); the MILP gets the rest.
+#: Share of ``SolverOptions.time_limit_s`` the neighbourhood search on the starting plan may take (about:
+#: its last sub-problem may overrun by its model build; ``neighbourhood.improve_plan`` stops sooner when a
+#: pass improves nothing or sub-problems keep hitting their limit); the MILP gets what the search left.
 NEIGHBOURHOOD_TIME_SHARE = 0.5
 #: Models with fewer variables go to the MILP straight from the greedy start: there HiGHS itself finds
 #: the better plans about as fast (the region bench's quick instance, 2,239 variables: 21 s to the 1 %

@@ -28,6 +28,9 @@ from planner.siting.solver import SolverOptions, solve_problem
 #: Open sites around each seed whose demand is re-planned together, and each sub-problem's time limit, s.
 OPEN_SITES_PER_NEIGHBOURHOOD = 6
 SUB_TIME_LIMIT_S = 10.0
+#: The search stops after this many sub-problems in a row reach their time limit without a cheaper plan
+#: (dense reach sets make each part too large to solve: its time is better spent in the full MILP).
+FRUITLESS_TIMEOUTS = 3
 
 
 @dataclass
@@ -111,7 +114,8 @@ def improve_plan(inp: ModelInput, model: _Model, start: dict[str, float], option
     Seeds are the open sites in index order, each not yet in a neighbourhood of the current pass; its
     neighbourhood is the ``open_sites`` open sites first met by a breadth-first walk over sites that share
     a demand point. Passes repeat, each with one more open site per neighbourhood, until one improves
-    nothing or the time is up. Returns ``start`` itself when the plan has too few open sites for a part
+    nothing, ``FRUITLESS_TIMEOUTS`` sub-problems in a row reach their limit without a cheaper plan, or the
+    time is up. Returns ``start`` itself when the plan has too few open sites for a part
     to be smaller than the whole.
     """
     began = perf_counter()
@@ -124,8 +128,8 @@ def improve_plan(inp: ModelInput, model: _Model, start: dict[str, float], option
         for j in d.sites:
             served_by.setdefault(j, set()).add(i)
     movable = [j for j in sorted(plan.opens) if j not in model.separable]
-    taken = tried = 0
-    while perf_counter() < deadline and len(movable) > size:
+    taken = tried = fruitless = 0
+    while perf_counter() < deadline and len(movable) > size and fruitless < FRUITLESS_TIMEOUTS:
         done: set[int] = set()
         improved = 0
         for seed in movable:
@@ -137,8 +141,12 @@ def improve_plan(inp: ModelInput, model: _Model, start: dict[str, float], option
             group = _neighbourhood(inp, plan, model, served_by, seed, size)
             done |= group
             tried += 1
-            improved += _replan(inp, plan, model, group, replace(options, time_limit_s=min(SUB_TIME_LIMIT_S, left),
-                                                                  mip_gap=options.mip_gap / 10))
+            better, stopped = _replan(inp, plan, model, group, replace(
+                options, time_limit_s=min(SUB_TIME_LIMIT_S, left), mip_gap=options.mip_gap / 10))
+            improved += better
+            fruitless = fruitless + 1 if stopped and not better else 0
+            if fruitless >= FRUITLESS_TIMEOUTS:
+                break
         taken += improved
         movable = [j for j in sorted(plan.opens) if j not in model.separable]
         if not improved:
@@ -171,9 +179,11 @@ def _neighbourhood(inp: ModelInput, plan: Plan, model: _Model, served_by: dict[i
     return group
 
 
-def _replan(inp: ModelInput, plan: Plan, model: _Model, group: set[int], options: SolverOptions) -> int:
-    """Re-plan the sites of ``group`` and the demand they serve, with the closed sites that demand reaches;
-    1 when that lowered the plan's cost (``plan`` is then updated in place), else 0."""
+def _replan(inp: ModelInput, plan: Plan, model: _Model, group: set[int], options: SolverOptions) -> tuple[int, bool]:
+    """Re-plan the sites of ``group`` and the demand they serve, with the closed sites that demand reaches.
+
+    Returns (1 when that lowered the plan's cost, ``plan`` then updated in place, else 0; whether the
+    sub-problem stopped short of its gap, at its time limit)."""
     T = range(len(inp.years))
     portions: dict[int, list[float]] = {}
     for i, per_stage in enumerate(plan.shares):
@@ -213,11 +223,12 @@ def _replan(inp: ModelInput, plan: Plan, model: _Model, group: set[int], options
     before = sum(site_cost(inp, plan, j) for j in group)
     sub_model.prob.setObjective(sub_model.pv)
     res = solve_problem(sub_model.prob, options, values_from_plan(sub, sub_model, here))
+    stopped = res.status != "optimal"
     if not res.has_solution:
-        return 0
+        return 0, stopped
     got = _extract(sub, sub_model)
     if got.present_value_cny >= before - max(1.0, 1e-7 * before):
-        return 0
+        return 0, stopped
     for j in group:
         plan.opens.pop(j, None)
         plan.chargers.pop(j, None)
@@ -235,4 +246,4 @@ def _replan(inp: ModelInput, plan: Plan, model: _Model, group: set[int], options
                 share = portions[i][t] * (arrivals / a if a > 0 else 1.0 / len(got.assignment[n][t]))
                 split[order[jn]] = split.get(order[jn], 0.0) + share
             plan.shares[i][t] = split
-    return 1
+    return 1, stopped
