@@ -298,6 +298,25 @@ def test_od_table_is_used_as_given(shanwei_network, shipped_flows, tmp_path: Pat
         read_od_csv(write_csv(tmp_path / "bad.csv", ["origin", "destination"], [["a", "b"]]), shipped_flows.zones)
 
 
+def test_od_table_without_a_row_of_trips_is_an_error(shipped_flows, tmp_path: Path) -> None:
+    cols = ["origin", "destination", "car_trips_per_day", "truck_trips_per_day", "coach_trips_per_day"]
+    zones = shipped_flows.zones
+    header_only = write_csv(tmp_path / "header.csv", cols, [])
+    with pytest.raises(InputFileError, match=r"header\.csv: expected an O-D table CSV file with at least one row of "
+                                             r"trips \(the file has no data row, only the header\)"):
+        read_od_csv(header_only, zones)
+    all_bad = write_csv(tmp_path / "all_bad.csv", cols, [["Nowhere", "G15-east", "1", "1", "1"],
+                                                          ["G15-west", "G15-east", "1"]])
+    with pytest.raises(InputFileError, match=r"all_bad\.csv: .* \(every data row \(2\) is quarantined: all_bad\.csv row "
+                                             r"2, origin: .*got 'Nowhere'; all_bad\.csv row 3: 3 fields; expected 5"):
+        read_od_csv(all_bad, zones)
+    zeros = write_csv(tmp_path / "zeros.csv", cols, [["G15-west", "G15-east", "0", "", "0"],
+                                                      ["汕尾", "汕尾", "1", "", ""]])
+    with pytest.raises(InputFileError, match=r"zeros\.csv: .*\(the 1 good row\(s\) give 0 trips per day in every "
+                                             r"class; 1 row\(s\) quarantined\)"):
+        read_od_csv(zeros, zones)
+
+
 def _counts_from(network, flows, rng: np.random.Generator, n: int) -> list[SegmentCount]:
     """Counts of the flows' own volumes at the midpoints of ``n`` random edges with a ref, as a bureau
     would give them (road ref, a point, a bearing or ``both``, AADT, class shares on some)."""

@@ -9,7 +9,7 @@
 
 Both files are read by ``planner._io.read_csv_rows``, as the existing-charger CSV is: bad rows are
 quarantined with file, row, field and what was expected (``QuarantinedRecord``); a missing file or
-column raises ``InputFileError``.
+column, and an O-D table that gives no trip, raise ``InputFileError``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import numpy as np
 
 from planner._io import QuarantinedRecord, read_csv_rows
 from planner.demand.flows import VEHICLE_CLASSES, ODFlow, RoutedFlow, Zone
+from planner.errors import InputFileError
 from planner.geo import haversine_m
 
 if TYPE_CHECKING:
@@ -149,14 +150,18 @@ def read_counts_csv(path: Path | str) -> CountsRead:
                     for f in wrong]
             continue
         out.append(SegmentCount(p.name, line, ref, float(lon), float(lat), d, bearing, float(aadt), shares))  # type: ignore[arg-type]
+    bad.sort(key=lambda q: q.row)  # file order: the rows of a wrong field count were set aside first
     return CountsRead(counts=tuple(out), quarantined=tuple(bad))
 
 
 def read_od_csv(path: Path | str, zones: Sequence[Zone]) -> CountsRead:
     """An O-D table (``OD_COLUMNS``): origin and destination are zone ids (``town:…``, ``gateway:…``, as
     ``planner.demand.flows.zones_from`` writes them), a town's name when it is unique, or a gateway id
-    (``G15-west``); trips per day by class (empty: 0). Bad rows are quarantined."""
-    table = read_csv_rows(path, OD_COLUMNS, "an O-D table CSV file")
+    (``G15-west``); trips per day by class (empty: 0). Bad rows are quarantined. Raises
+    ``InputFileError`` when no row gives a trip: a table of no flow would silently leave the corridors
+    without traffic."""
+    what = "an O-D table CSV file"
+    table = read_csv_rows(path, OD_COLUMNS, what)
     p, bad = table.path, list(table.quarantined)
     ids = {z.zone_id: z.zone_id for z in zones}
     names: dict[str, list[str]] = {}
@@ -189,7 +194,23 @@ def read_od_csv(path: Path | str, zones: Sequence[Zone]) -> CountsRead:
             bad += [QuarantinedRecord(p.name, line, f, row.get(f, ""), e) for f, e in wrong]
             continue
         out += [ODFlow(ends[0], ends[1], k, v) for k, v in trips.items() if v > 0]  # type: ignore[arg-type]
+    bad.sort(key=lambda q: q.row)  # file order: the rows of a wrong field count were set aside first
+    if not out:
+        raise InputFileError(p, f"{what} with at least one row of trips",
+                             detail=_no_flow_why(len(table.rows) + len(table.quarantined), bad))
     return CountsRead(od=tuple(out), quarantined=tuple(bad))
+
+
+def _no_flow_why(records: int, bad: Sequence[QuarantinedRecord]) -> str:
+    """Why an O-D table of ``records`` data rows gave no flow: none, all quarantined (the first shown), or all 0."""
+    if not records:
+        return "the file has no data row, only the header"
+    quarantined = len({q.row for q in bad})
+    if quarantined == records:
+        more = f"; and {len(bad) - 3} more" if len(bad) > 3 else ""
+        return f"every data row ({records}) is quarantined: " + "; ".join(q.describe() for q in bad[:3]) + more
+    return (f"the {records - quarantined} good row(s) give 0 trips per day in every class"
+            + (f"; {quarantined} row(s) quarantined" if quarantined else ""))
 
 
 # ------------------------------------------------------------------------------------------ matching
