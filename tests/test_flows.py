@@ -493,3 +493,32 @@ def test_plan_reports_the_corridor_arrivals_it_was_given(shanwei_network, shippe
                 checked += 1
     sides = [s for s in result.sites if s.candidate.kind == "service_area"]
     assert len(sides) == 6 and checked >= 12
+
+
+def test_towns_beyond_the_zone_cap_are_grouped_keeping_every_resident() -> None:
+    """More towns than MAX_TOWN_ZONES: that many zones, centred on the most populous towns, each other
+    town in the nearest centre of its own county, and the residents summed (none lost, none counted twice)."""
+    from planner.demand.flows import group_towns
+
+    rng = np.random.default_rng(3)
+    towns = [Town(f"t{i}", f"镇{i}", 114.0 + rng.uniform(0, 2), 22.5 + rng.uniform(0, 1), i,
+                  int(rng.integers(1_000, 90_000)), "4415" + str(21 + i % 3)) for i in range(40)]
+    masses = [(float(t.population), "census") for t in towns]
+    assert [(z[0].town_id, z[3]) for z in group_towns(towns, masses, most=40)] == [(t.town_id, 1) for t in towns]
+    zones = group_towns(towns, masses, most=7)
+    assert len(zones) == 7
+    assert sum(z[1] for z in zones) == pytest.approx(sum(m for m, _ in masses))
+    assert sum(z[3] for z in zones) == 40
+    by_mass = sorted(towns, key=lambda t: -t.population)[:7]
+    assert {z[0].town_id for z in zones} == {t.town_id for t in by_mass}
+    # Each non-centre town joined the nearest centre of its county (when its county has one).
+    centres = [z[0] for z in zones]
+    expected: dict[str, float] = {c.town_id: float(c.population) for c in centres}
+    for t in towns:
+        if t.town_id in expected and t in centres:
+            continue
+        pool = [c for c in centres if c.county_code == t.county_code] or centres
+        best = min(pool, key=lambda c: ((c.lon - t.lon) * math.cos(math.radians(np.mean([x.lat for x in centres])))) ** 2
+                   + (c.lat - t.lat) ** 2)
+        expected[best.town_id] += t.population
+    assert {z[0].town_id: z[1] for z in zones} == pytest.approx(expected)
