@@ -8,7 +8,8 @@ on the plan's path; up to 300k), the towns → candidates drive times within 30 
 and CPU time and peak memory. Then a generated province (``EVPLAN_BENCH_PROVINCE_NODES``, default 10M)
 imported once and clipped per city into the cache, and every city planned (full runs only). Every step
 runs in a fresh interpreter. ``EVPLAN_BENCH_SIZES=80k,300k`` runs a subset of the regions;
-``EVPLAN_BENCH_PROVINCE=0`` skips the province, ``EVPLAN_BENCH_PROVINCE_PLAN=0`` its city plans.
+``EVPLAN_BENCH_PROVINCE=0`` skips the province, ``EVPLAN_BENCH_PROVINCE_PLAN=0`` its city plans, and
+``EVPLAN_BENCH_PROVINCE_CORRIDOR_DEMAND=uniform`` plans the cities without the traffic flow model.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ QUICK_SIZES = {"20k": 20_000}
 PROVINCE_NODES, PROVINCE_CITIES = 10_000_000, 6
 DRIVE_TIME_S = 30 * 60.0
 #: Bump when the generator changes, so that stored regions are made again.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 
 def data_dir() -> Path:
@@ -177,7 +178,13 @@ def _province_worker(payload: dict[str, Any]) -> dict[str, Any]:
                            "load_average_after_import": _loadavg(), "primed": primed, "cities": sizes}
     if payload.get("plan", True):
         t1 = time.perf_counter()
-        result = plan_province(payload["path"], payload["boundaries"], payload["out_dir"],
+        scenario = None
+        if payload.get("corridor_demand"):
+            from planner.siting.scenario import Scenario, options_of
+
+            traffic = options_of(Scenario())["traffic"]
+            scenario = {"traffic": {**traffic, "corridor_demand": payload["corridor_demand"]}}
+        result = plan_province(payload["path"], payload["boundaries"], payload["out_dir"], scenario=scenario,
                                workers=payload.get("workers", 1))
         out["plan_s"] = time.perf_counter() - t1
         out["plan_workers_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
@@ -345,7 +352,8 @@ def run_province(osm_nodes: int | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="evplan-bench-province-") as tmp:
         province = run_json_subprocess("bench.network", {
             "mode": "province", "path": str(path), "boundaries": str(bounds), "cache_dir": str(Path(tmp) / "cache"),
-            "out_dir": str(Path(tmp) / "out"), "plan": os.environ.get("EVPLAN_BENCH_PROVINCE_PLAN", "1") != "0"},
+            "out_dir": str(Path(tmp) / "out"), "plan": os.environ.get("EVPLAN_BENCH_PROVINCE_PLAN", "1") != "0",
+            "corridor_demand": os.environ.get("EVPLAN_BENCH_PROVINCE_CORRIDOR_DEMAND")},
             timeout_s=3 * 3600)
     province.update(osm_nodes_asked=osm_nodes, generated_s=gen_s, file_mb=round(path.stat().st_size / 2**20, 1),
                     load_average_before=load_before)
