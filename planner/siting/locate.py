@@ -437,7 +437,8 @@ def _max_covering_highs(
     # The model is already reduced exactly (above) and starts from the local search: HiGHS's presolve
     # then finds little but triggers root restarts, and its RINS/RENS sub-MIPs mostly re-find the start.
     # On issue 16's hard instance (same optimum, proven, over several random seeds): 15-32 s of CPU with
-    # the defaults, 7-8 s without presolve, 4-5 s without presolve and these two sub-MIPs.
+    # the defaults, 7-8 s without presolve, 4-5 s without presolve and these two sub-MIPs. Speed only: a
+    # HiGHS that lacks one of them refuses the setting and solves the same model with its default.
     h.setOptionValue("presolve", "off")
     h.setOptionValue("mip_heuristic_run_rins", False)
     h.setOptionValue("mip_heuristic_run_rens", False)
