@@ -315,6 +315,76 @@ def site_minimum(inp: ModelInput, j: int, t: int, length: int = 10_000) -> tuple
     return sum(inp.classes[k].unit_cost_cny * n for k, n in counts.items()), sum(counts.values()), kw
 
 
+@dataclass(frozen=True)
+class CoverCuts:
+    """What ``cover_cuts`` added: the least opening cost per stage proven by set covering, and its effort."""
+
+    rhs_by_stage: dict[int, float]
+    #: Per stage, the cost of opening each site that covers a row (``c_j``).
+    costs_by_stage: dict[int, dict[int, float]]
+    rows: int
+    solve_time_s: float
+
+
+#: Share of ``SolverOptions.time_limit_s`` the set-covering bounds of ``cover_cuts`` may take.
+COVER_CUT_TIME_SHARE = 0.05
+
+
+def cover_cuts(inp: ModelInput, model: _Model, options: SolverOptions) -> CoverCuts:
+    """Valid inequalities from the covering the plan must do (outside budget mode), added to ``model``.
+
+    In stage t every required demand point needs an open site in its reach, and every corridor window an
+    open site: the sites open in t form a set cover of those rows. So for any costs ``c_j >= 0``,
+    ``sum_j c_j open[j,t] >= C*_t``, the least cost of such a cover, holds for every feasible plan.
+    With ``c_j`` = what opening j costs at least (fixed cost and its cheapest chargers, ``site_minimum``),
+    the relaxation can no longer spread openings over many fractions of sites. ``C*_t`` is the proven
+    bound of a set-covering MIP (``locate.set_covering``), so the cut is valid even when that stops early.
+    Sites open anyway (mandatory, existing chargers) satisfy their rows and are left out.
+    """
+    from planner.siting.locate import set_covering
+
+    began = perf_counter()
+    rhs: dict[int, float] = {}
+    costs_by_stage: dict[int, dict[int, float]] = {}
+    rows_total = 0
+    budget_s = None if options.time_limit_s is None else COVER_CUT_TIME_SHARE * options.time_limit_s
+    upper, _ = _bounds(inp)
+    for t in range(len(inp.years)):
+        forced = {j for j, s in enumerate(inp.sites)
+                  if s.mandatory or sum(s.existing_by_stage[t].values() if s.existing_by_stage else ()) > 0}
+        rows = [set(d.sites) for d in inp.demands if d.required_by_stage[t] and d.sites]
+        rows += [set(w) for w in inp.windows]
+        rows = [r for r in rows if r and not r & forced]
+        if not rows:
+            continue
+        cols = sorted(set().union(*rows))
+        col = {j: n for n, j in enumerate(cols)}
+        costs = []
+        for j in cols:
+            s = inp.sites[j]
+            least = site_minimum(inp, j, t, max(upper[j, k] for k in s.classes))
+            costs.append((0.0 if s.has_existing else s.fixed_cost_cny) + (least[0] if least else 0.0))
+        if not any(costs):
+            continue
+        indptr = np.cumsum([0] + [len(r) for r in rows])
+        indices = np.array([col[j] for r in rows for j in sorted(r)], dtype=np.int64)
+        matrix = sparse.csr_array((np.ones(len(indices)), indices, indptr), shape=(len(rows), len(cols)))
+        left = None if budget_s is None else budget_s - (perf_counter() - began)
+        if left is not None and left <= 0.05:
+            break
+        result = set_covering(matrix, np.array(costs), options=replace(options, mip_gap=1e-6, time_limit_s=left))
+        bound = result.bound if result.bound is not None else (result.objective if result.status == "optimal" else None)
+        if bound is None or bound <= 0:
+            continue
+        value = float(bound) * (1 - 1e-9) - 1e-6
+        model.prob += (pulp.LpAffineExpression([(model.y[j, t], c) for j, c in zip(cols, costs) if c])
+                       >= value, f"coverCut_{t}")
+        rhs[t] = value
+        costs_by_stage[t] = dict(zip(cols, costs))
+        rows_total += len(rows)
+    return CoverCuts(rhs, costs_by_stage, rows_total, perf_counter() - began)
+
+
 def size_alone(inp: ModelInput, j: int, t0: int, base: Sequence[float], options: SolverOptions,
                length: int = 10_000) -> list[dict[str, int]] | None:
     """Chargers per class in each stage for site ``j`` open from stage ``t0`` serving ``base[t]`` arrivals.
@@ -596,7 +666,8 @@ def solve_model(inp: ModelInput, options: SolverOptions | None = None, *, reduce
     ``reduce`` (default) applies reductions that change no answer: demand points of one reach set merged
     (``merge_demands``, outside budget mode), and the cost phase started from ``greedy_start``, on a
     model of ``NEIGHBOURHOOD_MIN_VARIABLES`` or more improved first by ``neighbourhood.improve_plan``
-    (at most ``NEIGHBOURHOOD_TIME_SHARE`` of the time limit, reported as a phase). Levels
+    (about ``NEIGHBOURHOOD_TIME_SHARE`` of the time limit, reported as a phase), and outside budget mode
+    the set-cover bound of each stage added as a valid inequality (``cover_cuts``). Levels
     count capacity only in stages a demand can be assigned, and only up to what the site's reachable
     demand can use, in either case.
     """
@@ -669,6 +740,13 @@ def solve_model(inp: ModelInput, options: SolverOptions | None = None, *, reduce
             options, time_limit_s=max(options.time_limit_s - used_s, BUDGET_TIME_SHARES[2] * options.time_limit_s))
     else:
         last_options, first = options, None
+        if reduce:
+            cuts = cover_cuts(inp, model, options)
+            if cuts.solve_time_s:
+                phases.append((f"cover cuts ({cuts.rows} rows, {len(cuts.rhs_by_stage)} stage(s))",
+                               SolveResult("optimal", None, None, None, "highs (set covering)", cuts.solve_time_s)))
+            if options.time_limit_s is not None and cuts.solve_time_s:
+                last_options = replace(options, time_limit_s=max(options.time_limit_s - cuts.solve_time_s, 0.1))
         start = greedy_start(inp, model, options) if reduce else None
         if start is not None:
             build_s = perf_counter() - began
