@@ -762,7 +762,8 @@ def solve_model(inp: ModelInput, options: SolverOptions | None = None, *, reduce
                                "re-plans taken)", SolveResult("feasible", better.cost_after_cny, None, None,
                                                               "highs (sub-problems)", better.time_s)))
                 if limit is not None:
-                    last_options = replace(options, time_limit_s=max(limit - better.time_s, 0.1))
+                    left = last_options.time_limit_s if last_options.time_limit_s is not None else limit
+                    last_options = replace(options, time_limit_s=max(left - better.time_s, 0.1))
     prob.setObjective(model.pv)
     result = solve_problem(prob, last_options, start)
     phases.append(("least present value", result))
