@@ -522,3 +522,27 @@ def test_towns_beyond_the_zone_cap_are_grouped_keeping_every_resident() -> None:
                    + (c.lat - t.lat) ** 2)
         expected[best.town_id] += t.population
     assert {z[0].town_id: z[1] for z in zones} == pytest.approx(expected)
+
+
+def test_routed_paths_follow_network_edges_and_add_up_their_km(shanwei_network, shipped_flows) -> None:
+    """Each shipped flow's path is a chain of network edges from its origin to its destination, and its
+    cumulative km is the running sum of those edges' lengths (the quickest of parallel edges), looked up
+    here from the network's own edge arrays, one edge at a time."""
+    a = shanwei_network.arrays
+    best: dict[tuple[int, int], tuple[float, float]] = {}
+    for u, v, tt, m in zip(a.node_id[a.u].tolist(), a.node_id[a.v].tolist(), a.travel_time_s.tolist(),
+                           a.length_m.tolist()):
+        if (u, v) not in best or tt < best[u, v][0]:
+            best[u, v] = (tt, m / 1000.0)
+    zones = {z.zone_id: z for z in shipped_flows.zones}
+    checked = 0
+    for f in shipped_flows.flows[:600]:
+        assert f.nodes[0] == zones[f.origin].origin_node
+        assert f.nodes[-1] == zones[f.destination].destination_node
+        total = 0.0
+        assert f.cum_km[0] == 0.0
+        for (u, v), km in zip(zip(f.nodes, f.nodes[1:]), f.cum_km[1:]):
+            total += best[u, v][1]
+            assert km == pytest.approx(total, abs=2e-6)
+            checked += 1
+    assert checked > 1000

@@ -212,11 +212,17 @@ class Router:
         self.indptr = np.cumsum(indptr)
         self.indices = v.astype(np.int32)
         self.km = km
+        #: ``row * n + column`` of each kept edge, ascending (the CSR's order): an edge found by bisection.
+        self.keys = u.astype(np.int64) * n + self.indices.astype(np.int64)
         self.matrix = sparse.csr_matrix((tt, self.indices, self.indptr), shape=(n, n))
 
-    def _edge(self, r: int, c: int) -> int:
-        lo, hi = int(self.indptr[r]), int(self.indptr[r + 1])
-        return lo + int(np.searchsorted(self.indices[lo:hi], c))
+    def km_to(self, pred: np.ndarray) -> np.ndarray:
+        """Per node row, the km of the tree edge from its predecessor in ``pred`` (0 where it has none)."""
+        n = len(pred)
+        rows = np.flatnonzero(pred >= 0)
+        out = np.zeros(n)
+        out[rows] = self.km[np.searchsorted(self.keys, pred[rows].astype(np.int64) * n + rows)]
+        return out
 
     def tree(self, origin: int) -> tuple[np.ndarray, np.ndarray]:
         """Travel times (s) and predecessor rows from node id ``origin`` to every node."""
@@ -224,23 +230,28 @@ class Router:
                                       return_predecessors=True)
         return dist, pred
 
-    def path(self, pred: np.ndarray, origin: int, destination: int) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    def path(self, pred: np.ndarray | Sequence[int], origin: int, destination: int,
+             km_to: np.ndarray | None = None) -> tuple[tuple[int, ...], tuple[float, ...]]:
         """Node ids and cumulative km of the tree's path from ``origin`` to ``destination``.
 
-        Raises ``ValueError`` when the destination is unreachable.
+        ``pred`` may be a list (faster to walk); ``km_to``, the tree's ``km_to(pred)``, saves recomputing
+        it for each path of one tree. Raises ``ValueError`` when the destination is unreachable.
         """
         o, d = self.index[origin], self.index[destination]
         rows = [d]
-        while rows[-1] != o:
-            p = int(pred[rows[-1]])
-            if p < 0:
+        r = d
+        while r != o:
+            r = int(pred[r])
+            if r < 0:
                 raise ValueError(f"no path from node {origin} to node {destination}")
-            rows.append(p)
+            rows.append(r)
         rows.reverse()
-        cum = [0.0]
-        for r, c in itertools.pairwise(rows):
-            cum.append(cum[-1] + float(self.km[self._edge(r, c)]))
-        return tuple(int(self.node_id[r]) for r in rows), tuple(round(x, 6) for x in cum)
+        if km_to is None:
+            km_to = self.km_to(np.asarray(pred, dtype=np.int64))
+        along = np.array(rows, dtype=np.int64)
+        # Sequential sums from 0, as one would add the edges up by hand (``add.accumulate`` is sequential).
+        cum = np.concatenate(([0.0], np.add.accumulate(km_to[along[1:]]))) if len(rows) > 1 else np.zeros(1)
+        return tuple(self.node_id[along].tolist()), tuple(round(x, 6) for x in cum.tolist())
 
     def times_min(self, origins: Sequence[int], destinations: Sequence[int]) -> np.ndarray:
         """Travel times, minutes, from each origin node id to each destination node id."""
@@ -354,7 +365,7 @@ def route_flows(router: Router, zones: Sequence[Zone], od: Iterable[ODFlow]) -> 
                 raise ValueError(f"O-D flow {f.origin} -> {f.destination}: unknown zone {zid!r}")
     # One shortest-path tree at a time: the flows are visited by origin node (each tree is a row of
     # the whole graph), and returned in their own order.
-    tree_of: tuple[int, np.ndarray] | None = None
+    tree_of: tuple[int, list[int], np.ndarray] | None = None
     paths: dict[tuple[int, int], tuple[tuple[int, ...], tuple[float, ...]]] = {}
     routed: list[RoutedFlow | None] = [None] * len(od)
     for n in sorted(range(len(od)), key=lambda n: by_id[od[n].origin].origin_node):
@@ -363,9 +374,10 @@ def route_flows(router: Router, zones: Sequence[Zone], od: Iterable[ODFlow]) -> 
         key = (o.origin_node, d.destination_node)
         if key not in paths:
             if tree_of is None or tree_of[0] != o.origin_node:
-                tree_of = (o.origin_node, router.tree(o.origin_node)[1])
+                pred = router.tree(o.origin_node)[1]
+                tree_of = (o.origin_node, pred.tolist(), router.km_to(pred))
             try:
-                paths[key] = router.path(tree_of[1], *key)
+                paths[key] = router.path(tree_of[1], *key, km_to=tree_of[2])
             except ValueError as exc:
                 raise ValueError(f"O-D flow {f.origin} -> {f.destination}: {exc}") from None
         nodes, cum = paths[key]
@@ -526,15 +538,29 @@ def share_stops(
         for n in _site_nodes(c):
             at_node.setdefault(n, []).append(j)
     weight = [stop_weight(c, traffic) for c in sites]
+    on_sites = _site_nodes_on_paths(flows, set(at_node))
     out: list[dict[str, float]] = []
-    for f in flows:
-        passed = sorted({j for n in set(f.nodes) for j in at_node.get(n, ())})
+    for f, here in zip(flows, on_sites):
+        passed = sorted({j for n in here for j in at_node[n]})
         stops = in_area_stops(f, traffic)
         if not passed or stops <= 0:
             out.append({})
             continue
         total = sum(weight[j] for j in passed)
         out.append({sites[j].site_id: stops * weight[j] / total for j in passed})
+    return out
+
+
+def _site_nodes_on_paths(flows: Sequence[RoutedFlow], site_nodes: set[int]) -> list[frozenset[int]]:
+    """Per flow, the site nodes its path runs through; worked out once per path (the classes of one O-D
+    pair share their path object)."""
+    seen: dict[int, frozenset[int]] = {}
+    out = []
+    for f in flows:
+        key = id(f.nodes)
+        if key not in seen:
+            seen[key] = frozenset(site_nodes.intersection(f.nodes))
+        out.append(seen[key])
     return out
 
 
@@ -585,14 +611,17 @@ def corridor_demand(
     toward = {gateway_zone_id(g): g.toward for g in find_gateways(network, toward=traffic.gateway_toward)}
     sites = stopping_points(candidates)
     through: dict[int, list[int]] = {}
-    for i, f in enumerate(flows):
-        for n in set(f.nodes):
+    for i, here in enumerate(_site_nodes_on_paths(flows, {n for c in sites for n in _site_nodes(c)})):
+        for n in here:
             through.setdefault(n, []).append(i)
     factor_by_toward = traffic.ev_share_factor_by_toward
     shares = share_stops(flows, sites, traffic)
     flow_factor = [max([1.0] + [float(factor_by_toward.get(toward[z], 1.0)) for z in (f.origin, f.destination)
                                 if z in toward]) if factor_by_toward else 1.0 for f in flows]
-    share_cache: dict[tuple[str, int], float] = {}
+    share_of = {(k, y): ev_share(traffic, k, y) for k in {f.vehicle_class for f in flows} for y in years}
+    # A flow's EV trips per design day in each stage year, the same at every site it passes.
+    evs_of = [tuple(f.trips_per_day * day * min(1.0, share_of[f.vehicle_class, y] * flow_factor[i]) for y in years)
+              for i, f in enumerate(flows)]
     out: dict[str, SiteFlows] = {}
     for c in sites:
         nodes = _site_nodes(c)
@@ -605,11 +634,7 @@ def corridor_demand(
             k = f.vehicle_class
             trips[k] = trips.get(k, 0.0) + f.trips_per_day
             here = shares[i].get(c.site_id, 0.0)
-            for y in years:
-                key = (k, y)
-                if key not in share_cache:
-                    share_cache[key] = ev_share(traffic, k, y)
-                evs = f.trips_per_day * day * min(1.0, share_cache[key] * flow_factor[i])
+            for y, evs in zip(years, evs_of[i]):
                 ev[y][k] = ev[y].get(k, 0.0) + evs
                 stops[y] += evs * here
         out[c.site_id] = SiteFlows(c.site_id, c.kind, nodes, len(idx), trips, ev,

@@ -17,6 +17,7 @@ import pulp
 from scipy import sparse
 
 from planner.errors import InfeasibleError, NoPlanInTimeError
+from planner.progress import ProgressCallback, silent
 from planner.siting.sizing import (
     chargers_for_wait,
     max_arrivals_per_hour,
@@ -626,7 +627,8 @@ def _check(result: SolveResult, options: SolverOptions) -> None:
         )
 
 
-def solve_model(inp: ModelInput, options: SolverOptions | None = None, *, reduce: bool = True) -> ModelSolution:
+def solve_model(inp: ModelInput, options: SolverOptions | None = None, *, reduce: bool = True,
+                progress: ProgressCallback = silent) -> ModelSolution:
     """Solve the multi-stage siting and sizing MILP; see the module docstring of ``plan.py`` for the rules.
 
     Variables, per site j, class k, stage t: ``open[j,t]`` binary, nondecreasing in t;
@@ -665,11 +667,16 @@ def solve_model(inp: ModelInput, options: SolverOptions | None = None, *, reduce
 
     ``reduce`` (default) applies reductions that change no answer: demand points of one reach set merged
     (``merge_demands``, outside budget mode), and the cost phase started from ``greedy_start``, on a
-    model of ``NEIGHBOURHOOD_MIN_VARIABLES`` or more improved first by ``neighbourhood.improve_plan``
+    model of ``NEIGHBOURHOOD_MIN_VARIABLES`` or more whose reach sets hold at most
+    ``NEIGHBOURHOOD_MAX_MEAN_REACH`` sites on average improved first by ``neighbourhood.improve_plan``
     (about ``NEIGHBOURHOOD_TIME_SHARE`` of the time limit, reported as a phase), and outside budget mode
     the set-cover bound of each stage added as a valid inequality (``cover_cuts``). Levels
     count capacity only in stages a demand can be assigned, and only up to what the site's reachable
     demand can use, in either case.
+
+    ``time_limit_s`` bounds the solver phases together (cuts, search, MILP and the fill), not each one:
+    the MILP leaves ``FILL_TIME_SHARE`` of it to the fill when one will run. ``progress`` hears of each
+    phase as it starts (``[i/n]``-free messages, for a caller's ``nested`` progress).
     """
     options = options or SolverOptions()
     began = perf_counter()
@@ -741,19 +748,25 @@ def solve_model(inp: ModelInput, options: SolverOptions | None = None, *, reduce
     else:
         last_options, first = options, None
         if reduce:
+            progress(0.0, "set-cover bounds as cuts")
             cuts = cover_cuts(inp, model, options)
             if cuts.solve_time_s:
                 phases.append((f"cover cuts ({cuts.rows} rows, {len(cuts.rhs_by_stage)} stage(s))",
                                SolveResult("optimal", None, None, None, "highs (set covering)", cuts.solve_time_s)))
             if options.time_limit_s is not None and cuts.solve_time_s:
                 last_options = replace(options, time_limit_s=max(options.time_limit_s - cuts.solve_time_s, 0.1))
+        if reduce:
+            progress(0.0, "starting plan (greedy placement, local search)")
         start = greedy_start(inp, model, options) if reduce else None
         if start is not None:
             build_s = perf_counter() - began
-        if start is not None and prob.numVariables() >= NEIGHBOURHOOD_MIN_VARIABLES:
+        if (start is not None and prob.numVariables() >= NEIGHBOURHOOD_MIN_VARIABLES
+                and mean_reach(original) <= NEIGHBOURHOOD_MAX_MEAN_REACH):
             from planner.siting.neighbourhood import improve_plan
 
             limit = options.time_limit_s
+            progress(0.0, "neighbourhood search on the starting plan"
+                     + (f" (up to {NEIGHBOURHOOD_TIME_SHARE * limit:.0f} s)" if limit is not None else ""))
             better = improve_plan(inp, model, start, options,
                                   NEIGHBOURHOOD_TIME_SHARE * limit if limit is not None else math.inf)
             if better.tried:
@@ -765,8 +778,17 @@ def solve_model(inp: ModelInput, options: SolverOptions | None = None, *, reduce
                     left = last_options.time_limit_s if last_options.time_limit_s is not None else limit
                     last_options = replace(options, time_limit_s=max(left - better.time_s, 0.1))
     prob.setObjective(model.pv)
+    fills = _fill_stages(inp, budget_mode)
+    if fills and options.time_limit_s is not None and last_options.time_limit_s is not None:
+        # Budget mode's cost phase keeps its least share (``BUDGET_TIME_SHARES``) whatever the fill takes.
+        floor = BUDGET_TIME_SHARES[2] * options.time_limit_s if budget_mode else 0.1
+        last_options = replace(last_options, time_limit_s=max(
+            last_options.time_limit_s - FILL_TIME_SHARE * options.time_limit_s, min(floor, last_options.time_limit_s)))
+    progress(0.0, "MILP: least present value"
+             + (f" (time limit {last_options.time_limit_s:.0f} s)" if last_options.time_limit_s is not None else ""))
     result = solve_problem(prob, last_options, start)
     phases.append(("least present value", result))
+    progress(0.0, f"MILP: {result.describe()}")
     if result.status == "infeasible":
         raise InfeasibleError("The solver proved that no plan meets every requirement", diagnose(original, options))
     _check(result, options)
@@ -774,7 +796,12 @@ def solve_model(inp: ModelInput, options: SolverOptions | None = None, *, reduce
     if members is not None:
         solution, inp = expand_solution(original, solution, members), original
     solution = _polish(inp, solution, options)
-    solution = _fill(inp, solution, options, phases)
+    if fills:
+        fill_options = options if options.time_limit_s is None else replace(options, time_limit_s=max(
+            options.time_limit_s - sum(r.solve_time_s for _, r in phases), FILL_TIME_SHARE * options.time_limit_s))
+        progress(0.0, f"spare capacity may serve demand in {', '.join(str(inp.years[t]) for t in fills)}"
+                 + (f" (time limit {fill_options.time_limit_s:.0f} s)" if fill_options.time_limit_s is not None else ""))
+        solution = _fill(inp, solution, fill_options, phases)
     final = result
     if solution.present_value_cny < (result.objective or 0.0) - 1e-6 and not budget_mode:
         final = replace(result, objective=solution.present_value_cny,
@@ -1033,8 +1060,10 @@ def _improve_assignment(inp: ModelInput, site_of: dict[int, int], need_t: list[l
     disc = [inp.discount(t) for t in T]
     tables: dict[tuple[int, int], list[float]] = {}
 
+    can_move = [j not in banned and j not in separable and _mixed(inp, s) for j, s in enumerate(inp.sites)]
+
     def movable(j: int) -> bool:
-        return j not in banned and j not in separable and _mixed(inp, inp.sites[j])
+        return can_move[j]
 
     def count_for(j: int, t: int, load: float) -> int | None:
         table = tables.setdefault((j, t), [0.0])
@@ -1350,6 +1379,17 @@ NEIGHBOURHOOD_TIME_SHARE = 0.5
 #: the better plans about as fast (the region bench's quick instance, 2,239 variables: 21 s to the 1 %
 #: gap without the search, 31 s with it; the full one, 22,937: the search is what lowers the plan).
 NEIGHBOURHOOD_MIN_VARIABLES = 10_000
+#: ... and models whose demand points reach more sites than this on average skip it: each part then holds
+#: most of the region (the 300k-node region: 283 sites per town; its first 3 parts of 6 open sites
+#: each stopped at their limit, none cheaper, 45 s of a 60 s limit), and the MILP's own time is what
+#: gives the plan a bound.
+NEIGHBOURHOOD_MAX_MEAN_REACH = 60.0
+
+
+def mean_reach(inp: ModelInput) -> float:
+    """Mean number of sites in reach of a demand point that has any."""
+    sizes = [len(d.sites) for d in inp.demands if d.sites]
+    return sum(sizes) / len(sizes) if sizes else 0.0
 
 #: Budget mode's time, as shares of ``SolverOptions.time_limit_s``: the mandatory-only plan (usually a
 #: second or two; without it there is no plan to start from) stops at the first share; the coverage phase
@@ -1512,13 +1552,26 @@ def _site_solution(inp: ModelInput, j: int, chargers: list[dict[str, int]], open
     )
 
 
+#: Share of ``SolverOptions.time_limit_s`` kept for the fill (``_fill``) when a stage has demand the
+#: model did not have to serve: the MILP stops that much sooner, and the fill gets at least this share.
+FILL_TIME_SHARE = 0.1
+
+
+def _fill_stages(inp: ModelInput, budget_mode: bool) -> list[int]:
+    """Stages in which the fill may serve demand the model was not required to (a demand with a reach)."""
+    return [t for t in range(len(inp.years))
+            if any(d.sites and (budget_mode or not d.required_by_stage[t]) for d in inp.demands)]
+
+
 def _fill(inp: ModelInput, sol: ModelSolution, options: SolverOptions,
           phases: list[tuple[str, SolveResult]]) -> ModelSolution:
     """Serve, in the stages where demands were not decided, what the plan's spare capacity allows.
 
     One small MILP per such stage with every charger fixed: maximise the weighted demands served
-    (people first), each wholly at open sites in its reach, within each site's spare capacity.
+    (people first), each wholly at open sites in its reach, within each site's spare capacity. The
+    stages share ``options.time_limit_s`` (each gets what the earlier ones left, at least a tenth).
     """
+    limit = options.time_limit_s
     weights = _weights(inp)
     assignment = [list(a) for a in sol.assignment]
     served = [list(s) for s in sol.served]
@@ -1545,8 +1598,10 @@ def _fill(inp: ModelInput, sol: ModelSolution, options: SolverOptions,
         for j, terms in load.items():
             prob += pulp.LpAffineExpression(terms) <= max(spare[j], 0.0) * (1 - 1e-9)
         prob.setObjective(pulp.LpAffineExpression([(zs[i], weights[i]) for i in todo]))
-        res = solve_problem(prob, replace(options, mip_gap=0.0))
+        res = solve_problem(prob, replace(options, mip_gap=0.0, time_limit_s=limit))
         phases.append((f"spare capacity serves demand in {inp.years[t]}", res))
+        if limit is not None and options.time_limit_s is not None:
+            limit = max(limit - res.solve_time_s, 0.1 * options.time_limit_s)
         if not res.has_solution:
             continue
         extra: dict[int, float] = {}

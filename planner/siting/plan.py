@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import sparse
 
-from planner.progress import ProgressCallback, StepTimer, silent
+from planner.progress import ProgressCallback, StepTimer, nested, silent
 from planner.siting.candidates import (
     Candidate,
     CandidateKind,
@@ -498,7 +498,7 @@ def plan_sites(
     with timer.step("model build and solve"):
         inp = model_input(scenario, cands, points, reach, public_index, windows, existing,
                           _directions_passing(network), corridor_arrivals)
-        sol = solve_model(inp, scenario.solver)
+        sol = solve_model(inp, scenario.solver, progress=nested(progress, 2 / 3, 1.0))
     if sol.solve.status != "optimal":
         logger.warning("the plan is not proven optimal: %s", sol.solve.describe())
     sites, coverage = _results(scenario, cands, towns, points, reach, public_index, inp, sol, polygons, county_names)
