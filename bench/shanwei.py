@@ -39,6 +39,8 @@ class StepRecorder:
         self._last = time.perf_counter()
 
     def __call__(self, fraction: float, message: str) -> None:
+        if "[" not in message:  # a phase note inside a step (the solver's), not a step boundary
+            return
         now = time.perf_counter()
         self.intervals.append(
             {"ended_by": message, "seconds": now - self._last, "peak_rss_mb": self.rss.peak_mb()}

@@ -748,7 +748,7 @@ def solve_model(inp: ModelInput, options: SolverOptions | None = None, *, reduce
     else:
         last_options, first = options, None
         if reduce:
-            progress(0.0, "set-cover bounds as cuts")
+            progress(0.0, "set-cover bounds as cuts …")
             cuts = cover_cuts(inp, model, options)
             if cuts.solve_time_s:
                 phases.append((f"cover cuts ({cuts.rows} rows, {len(cuts.rhs_by_stage)} stage(s))",
@@ -756,7 +756,7 @@ def solve_model(inp: ModelInput, options: SolverOptions | None = None, *, reduce
             if options.time_limit_s is not None and cuts.solve_time_s:
                 last_options = replace(options, time_limit_s=max(options.time_limit_s - cuts.solve_time_s, 0.1))
         if reduce:
-            progress(0.0, "starting plan (greedy placement, local search)")
+            progress(0.0, "starting plan (greedy placement, local search) …")
         start = greedy_start(inp, model, options) if reduce else None
         if start is not None:
             build_s = perf_counter() - began
@@ -766,7 +766,7 @@ def solve_model(inp: ModelInput, options: SolverOptions | None = None, *, reduce
 
             limit = options.time_limit_s
             progress(0.0, "neighbourhood search on the starting plan"
-                     + (f" (up to {NEIGHBOURHOOD_TIME_SHARE * limit:.0f} s)" if limit is not None else ""))
+                     + (f" (up to {NEIGHBOURHOOD_TIME_SHARE * limit:.0f} s)" if limit is not None else "") + " …")
             better = improve_plan(inp, model, start, options,
                                   NEIGHBOURHOOD_TIME_SHARE * limit if limit is not None else math.inf)
             if better.tried:
@@ -785,7 +785,7 @@ def solve_model(inp: ModelInput, options: SolverOptions | None = None, *, reduce
         last_options = replace(last_options, time_limit_s=max(
             last_options.time_limit_s - FILL_TIME_SHARE * options.time_limit_s, min(floor, last_options.time_limit_s)))
     progress(0.0, "MILP: least present value"
-             + (f" (time limit {last_options.time_limit_s:.0f} s)" if last_options.time_limit_s is not None else ""))
+             + (f" (time limit {last_options.time_limit_s:.0f} s)" if last_options.time_limit_s is not None else "") + " …")
     result = solve_problem(prob, last_options, start)
     phases.append(("least present value", result))
     progress(0.0, f"MILP: {result.describe()}")
@@ -800,7 +800,7 @@ def solve_model(inp: ModelInput, options: SolverOptions | None = None, *, reduce
         fill_options = options if options.time_limit_s is None else replace(options, time_limit_s=max(
             options.time_limit_s - sum(r.solve_time_s for _, r in phases), FILL_TIME_SHARE * options.time_limit_s))
         progress(0.0, f"spare capacity may serve demand in {', '.join(str(inp.years[t]) for t in fills)}"
-                 + (f" (time limit {fill_options.time_limit_s:.0f} s)" if fill_options.time_limit_s is not None else ""))
+                 + (f" (time limit {fill_options.time_limit_s:.0f} s)" if fill_options.time_limit_s is not None else "") + " …")
         solution = _fill(inp, solution, fill_options, phases)
     final = result
     if solution.present_value_cny < (result.objective or 0.0) - 1e-6 and not budget_mode:
