@@ -1391,6 +1391,7 @@ def mean_reach(inp: ModelInput) -> float:
     sizes = [len(d.sites) for d in inp.demands if d.sites]
     return sum(sizes) / len(sizes) if sizes else 0.0
 
+
 #: Budget mode's time, as shares of ``SolverOptions.time_limit_s``: the mandatory-only plan (usually a
 #: second or two; without it there is no plan to start from) stops at the first share; the coverage phase
 #: at the second share of what is left then; the cost phase gets what is left after that, and at least
