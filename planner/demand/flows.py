@@ -230,12 +230,12 @@ class Router:
                                       return_predecessors=True)
         return dist, pred
 
-    def path(self, pred: np.ndarray | Sequence[int], origin: int, destination: int,
-             km_to: np.ndarray | None = None) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    def path(self, pred: Sequence[int], origin: int, destination: int,
+             km_to: np.ndarray) -> tuple[tuple[int, ...], tuple[float, ...]]:
         """Node ids and cumulative km of the tree's path from ``origin`` to ``destination``.
 
-        ``pred`` may be a list (faster to walk); ``km_to``, the tree's ``km_to(pred)``, saves recomputing
-        it for each path of one tree. Raises ``ValueError`` when the destination is unreachable.
+        ``pred``: the tree's predecessor rows (a list walks fastest); ``km_to``: its ``km_to(pred)``, once
+        per tree for all its paths. Raises ``ValueError`` when the destination is unreachable.
         """
         o, d = self.index[origin], self.index[destination]
         rows = [d]
@@ -246,8 +246,6 @@ class Router:
                 raise ValueError(f"no path from node {origin} to node {destination}")
             rows.append(r)
         rows.reverse()
-        if km_to is None:
-            km_to = self.km_to(np.asarray(pred, dtype=np.int64))
         along = np.array(rows, dtype=np.int64)
         # Sequential sums from 0, as one would add the edges up by hand (``add.accumulate`` is sequential).
         cum = np.concatenate(([0.0], np.add.accumulate(km_to[along[1:]]))) if len(rows) > 1 else np.zeros(1)
@@ -523,7 +521,8 @@ def _site_nodes(c: Candidate) -> tuple[int, ...]:
 
 
 def share_stops(
-    flows: Sequence[RoutedFlow], candidates: Sequence[Candidate], traffic: TrafficAssumptions
+    flows: Sequence[RoutedFlow], candidates: Sequence[Candidate], traffic: TrafficAssumptions,
+    on_sites: Sequence[frozenset[int]] | None = None,
 ) -> list[dict[str, float]]:
     """Per flow, its expected in-area charging stops per trip at each stopping point it passes.
 
@@ -531,6 +530,7 @@ def share_stops(
     lies on its own carriageway; an interchange's corridor nodes on both). Its ``in_area_stops`` are
     shared over the sites it passes by ``stop_weight``, so they sum to ``in_area_stops`` exactly; a flow
     that passes none keeps its stops off the corridors (in town) and gives the sites nothing.
+    ``on_sites``: ``_site_nodes_on_paths`` of these flows and sites, when the caller has it already.
     """
     sites = stopping_points(candidates)
     at_node: dict[int, list[int]] = {}
@@ -538,7 +538,8 @@ def share_stops(
         for n in _site_nodes(c):
             at_node.setdefault(n, []).append(j)
     weight = [stop_weight(c, traffic) for c in sites]
-    on_sites = _site_nodes_on_paths(flows, set(at_node))
+    if on_sites is None:
+        on_sites = _site_nodes_on_paths(flows, set(at_node))
     out: list[dict[str, float]] = []
     for f, here in zip(flows, on_sites):
         passed = sorted({j for n in here for j in at_node[n]})
@@ -611,11 +612,12 @@ def corridor_demand(
     toward = {gateway_zone_id(g): g.toward for g in find_gateways(network, toward=traffic.gateway_toward)}
     sites = stopping_points(candidates)
     through: dict[int, list[int]] = {}
-    for i, here in enumerate(_site_nodes_on_paths(flows, {n for c in sites for n in _site_nodes(c)})):
+    on_sites = _site_nodes_on_paths(flows, {n for c in sites for n in _site_nodes(c)})
+    for i, here in enumerate(on_sites):
         for n in here:
             through.setdefault(n, []).append(i)
     factor_by_toward = traffic.ev_share_factor_by_toward
-    shares = share_stops(flows, sites, traffic)
+    shares = share_stops(flows, sites, traffic, on_sites)
     flow_factor = [max([1.0] + [float(factor_by_toward.get(toward[z], 1.0)) for z in (f.origin, f.destination)
                                 if z in toward]) if factor_by_toward else 1.0 for f in flows]
     share_of = {(k, y): ev_share(traffic, k, y) for k in {f.vehicle_class for f in flows} for y in years}
