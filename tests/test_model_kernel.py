@@ -3,6 +3,7 @@ the lower bound reported for the whole model checked against exact optima (brute
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import random
 
@@ -18,6 +19,7 @@ from planner.siting.model import (
     site_capacity,
     solve_model,
 )
+from planner.siting.sizing import max_arrivals_per_hour
 from planner.siting.solver import SolverOptions
 from tests.test_model import CLASSES, brute_force, random_instance
 
@@ -89,7 +91,8 @@ def test_the_lower_bound_is_below_the_exact_optimum_and_not_trivial(seed: int) -
 def test_every_point_keeps_a_kernel_site_in_reach(small_kernel: None) -> None:
     inp = dense_region(0)
     kernel = kernel_sites(inp, set())
-    assert len(kernel) >= 15
+    reached = {j for d in inp.demands for j in d.sites}
+    assert 15 <= len(kernel) < len(reached)
     assert all(set(d.sites) & kernel for d in inp.demands if d.sites)
     assert kernel <= {j for d in inp.demands for j in d.sites}
 
@@ -132,5 +135,42 @@ def test_the_kernel_plan_is_a_plan_of_the_whole_model_with_its_bound(small_kerne
     # Never called optimal on the kernel's word: only when the whole model's bound proves it.
     assert (sol.solve.status == "optimal") == (sol.solve.gap is not None and sol.solve.gap <= OPTIONS.mip_gap)
     assert "MILP over" in sol.solve.solver and sol.phases[0][0].startswith("lower bound")
+    assert len(kernel_sites(inp, set())) < len({j for d in inp.demands for j in d.sites})
     # The whole model solved exactly: no cheaper than the bound, no dearer than the kernel's plan.
     assert bound <= exact(seed).present_value_cny + 1e-6 <= sol.present_value_cny + 2e-6
+
+
+def test_a_kernel_short_of_capacity_falls_back_to_every_site(small_kernel: None) -> None:
+    """Space limits (2 standard and 1 high-power charger a site) leave 15 sites short of the arrivals
+    that 40 can serve: the plan then comes from the MILP over every site, and still meets every rule."""
+    base = dense_region(0)
+    inp = ModelInput(
+        years=base.years, classes=base.classes,
+        sites=tuple(dataclasses.replace(s, max_by_class={"standard": 2, "high_power": 1}, base_arrivals_by_stage=())
+                    for s in base.sites),
+        demands=base.demands, windows=base.windows, max_wait_probability=base.max_wait_probability,
+        grid_diversity_factor=base.grid_diversity_factor, discount_rate=base.discount_rate)
+    assert model_module.dense(inp)
+    kernel = kernel_sites(inp, set())
+    most = sum(site_capacity(inp, inp.sites[j], {"standard": 2, "high_power": 1}) for j in kernel)
+    assert most < sum(d.arrivals_by_stage[-1] for d in inp.demands), "the kernel alone cannot serve them all"
+    sol = solve_model(inp, OPTIONS)
+    _check_plan(inp, sol)
+    assert "MILP over" not in sol.solve.solver
+
+
+@pytest.mark.parametrize("p", (0.1, 0.2, 0.5))
+def test_capacity_per_charger_never_falls_as_chargers_are_pooled(p: float) -> None:
+    """What the pooled-rate bound of ``_charger_cost_bound`` rests on, for both sessions of the model."""
+    for minutes in (24.0, 8.0):
+        rates = [max_arrivals_per_hour(n, minutes, p) / n for n in range(1, 400)]
+        assert all(b >= a * (1 - 1e-9) for a, b in zip(rates, rates[1:])), (minutes, p)
+
+
+def test_the_pooled_rate_bound_is_below_the_counted_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    inp = dense_region(0, n_demands=400)
+    monkeypatch.setattr(model_module, "CHARGER_BOUND_COUNTS", 10**9)
+    counted = model_module._charger_cost_bound(inp, 1)
+    monkeypatch.setattr(model_module, "CHARGER_BOUND_COUNTS", 0)
+    pooled = model_module._charger_cost_bound(inp, 1)
+    assert 0.9 * counted <= pooled <= counted

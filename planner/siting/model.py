@@ -1440,11 +1440,13 @@ def dense(inp: ModelInput) -> bool:
     return mean_reach(inp) > NEIGHBOURHOOD_MAX_MEAN_REACH and len(reached) > KERNEL_SITES
 
 
-def kernel_sites(inp: ModelInput, separable: set[int], size: int = KERNEL_SITES) -> set[int]:
+def kernel_sites(inp: ModelInput, separable: set[int], size: int | None = None) -> set[int]:
     """Sites in reach that the kernel model keeps: those of ``greedy_start``'s placement, before and after
     its local search; a greedy cover of the demand points (the site in reach of most points without one,
     then of most arrivals); then the sites with the most arrivals in reach (their own traffic included)
-    up to ``size``. Every point with a site in reach keeps one. ``separable``: as ``_separable``'s keys."""
+    up to ``size`` (default ``KERNEL_SITES``). Every point with a site in reach keeps one. ``separable``:
+    as ``_separable``'s keys."""
+    size = KERNEL_SITES if size is None else size
     last = len(inp.years) - 1
     kept: set[int] = set()
     placed = _placement(inp, set())
@@ -1510,6 +1512,10 @@ def plan_lower_bound(inp: ModelInput, options: SolverOptions) -> tuple[float, fl
     return total + best, perf_counter() - began
 
 
+#: Up to this many standard chargers, ``_charger_cost_bound`` counts the cheapest mix one by one.
+CHARGER_BOUND_COUNTS = 300
+
+
 def _charger_cost_bound(inp: ModelInput, t: int) -> float:
     """Least cost at unit prices of the chargers that serve stage ``t``'s required arrivals, for the demand
     points whose every site in reach is alike (two classes, one share rule, not mandatory, no existing
@@ -1537,6 +1543,17 @@ def _charger_cost_bound(inp: ModelInput, t: int) -> float:
     if not (hp.session_minutes and std.session_minutes) or arrivals <= 0:
         return 0.0
     need = arrivals * (1 - 1e-6) - 1e-6  # the capacity tables are bisection results: no hair-splitting
+    most_standard = chargers_for_wait(need, std.session_minutes, p)
+    if most_standard > CHARGER_BOUND_COUNTS:
+        # Past a few hundred chargers, counting them one by one is slow (quadratic): each class's capacity
+        # per charger rises with the count (pooling), so up to the count serving everything alone it is
+        # at most that count's rate, and the continuous cheapest mix at those rates is a bound still.
+        most_high = chargers_for_wait(need, hp.session_minutes, p)
+        r_h = max_arrivals_per_hour(most_high, hp.session_minutes, p) / most_high * (1 + 1e-6)
+        r_o = max_arrivals_per_hour(most_standard, std.session_minutes, p) / most_standard * (1 + 1e-6)
+        q = share / (1 - share) if share < 1 else math.inf
+        mixed = (hp.unit_cost_cny * q + std.unit_cost_cny) * need / (r_h * q + r_o) if q < math.inf else math.inf
+        return min(hp.unit_cost_cny * need / r_h, mixed)
     best = math.inf
     n_h = 0
     while True:
@@ -1563,7 +1580,14 @@ def _solve_over_kernel(inp: ModelInput, options: SolverOptions, progress: Progre
                                        for d in inp.demands))
     rest = options if options.time_limit_s is None else replace(
         options, time_limit_s=max(options.time_limit_s - (perf_counter() - began), 0.1))
-    sol = _solve(small, rest, reduce=True, progress=progress)
+    try:
+        sol = _solve(small, rest, reduce=True, progress=progress)
+    except (InfeasibleError, NoPlanInTimeError):
+        # Grid or space limits can leave the kernel short of capacity the whole model has: plan on that.
+        progress(0.0, "no plan over the kernel: the MILP over every site …")
+        left = options if options.time_limit_s is None else replace(
+            options, time_limit_s=max(options.time_limit_s - (perf_counter() - began), 0.1))
+        return _solve(inp, left, reduce=True, progress=progress)
     gap = relative_gap(sol.present_value_cny, bound)
     proven = gap is not None and gap <= options.mip_gap
     label = f"lower bound: mandatory sites alone, set cover of the rest ({bound:.10g})"
