@@ -112,8 +112,12 @@ def _check_plan(inp: ModelInput, sol) -> None:
             served = (s.base(t) if ss.open_by_stage[t] else 0.0) + sum(
                 sol.assignment[i][t].get(j, 0.0) for i in range(len(inp.demands)))
             assert served <= site_capacity(inp, s, ss.chargers_by_stage[t]) + 1e-6
+            counts = ss.chargers_by_stage[t]
             if ss.open_by_stage[t]:
-                assert sum(ss.chargers_by_stage[t].values()) >= s.floor_by_stage[t]
+                assert sum(counts.values()) >= s.floor_by_stage[t]
+                new = sum(counts.values()) - sum(s.existing(t, k) for k in s.classes)
+                assert counts[s.high_power_class] - s.existing(t, s.high_power_class) >= s.high_power_share * new - 1e-9
+            assert all(counts[k] <= m for k, m in (s.max_by_class or {}).items())
             if t:
                 assert all(ss.chargers_by_stage[t][k] >= ss.chargers_by_stage[t - 1][k] for k in s.classes)
         if s.mandatory:
@@ -174,3 +178,20 @@ def test_the_pooled_rate_bound_is_below_the_counted_one(monkeypatch: pytest.Monk
     monkeypatch.setattr(model_module, "CHARGER_BOUND_COUNTS", 0)
     pooled = model_module._charger_cost_bound(inp, 1)
     assert 0.9 * counted <= pooled <= counted
+
+
+def test_the_whole_model_bound_can_prove_a_kernel_plan_optimal(small_kernel: None) -> None:
+    """At a gap tolerance the independent bound meets, the kernel's plan is proven and called optimal."""
+    inp = dense_region(0)
+    sol = solve_model(inp, SolverOptions(mip_gap=0.5, time_limit_s=60))
+    assert "MILP over" in sol.solve.solver
+    assert sol.solve.status == "optimal" and sol.solve.gap is not None and sol.solve.gap <= 0.5
+    assert sol.solve.bound == pytest.approx(plan_lower_bound(inp, OPTIONS)[0])
+
+
+def test_budget_mode_on_dense_reach_solves_the_whole_model(small_kernel: None) -> None:
+    inp = dense_region(1)
+    budget = 1.2 * sum(exact(1).capex_by_stage)
+    sol = solve_model(dataclasses.replace(inp, budget_cny=budget), SolverOptions(mip_gap=0.0, time_limit_s=60))
+    assert "MILP over" not in sol.solve.solver
+    assert sum(sol.capex_by_stage) <= budget + 1e-6

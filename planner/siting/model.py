@@ -7,6 +7,7 @@ what the solver chose. The formulation is written out in ``solve_model``'s docst
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -32,6 +33,8 @@ from planner.siting.solver import (
     solve_problem,
 )
 
+
+logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ChargerClass:
@@ -698,8 +701,10 @@ def solve_model(inp: ModelInput, options: SolverOptions | None = None, *, reduce
     return _solve(inp, options, reduce=reduce, progress=progress)
 
 
-def _solve(inp: ModelInput, options: SolverOptions, *, reduce: bool, progress: ProgressCallback) -> ModelSolution:
-    """``solve_model`` on the model as given (its prechecks done)."""
+def _solve(inp: ModelInput, options: SolverOptions, *, reduce: bool, progress: ProgressCallback,
+           explain: bool = True) -> ModelSolution:
+    """``solve_model`` on the model as given (its prechecks done); ``explain``: an infeasible model says
+    which requirements fail (``diagnose``, an elastic solve), else only that it is infeasible."""
     began = perf_counter()
     budget_mode = inp.budget_cny is not None
     original, members = inp, None
@@ -810,7 +815,8 @@ def _solve(inp: ModelInput, options: SolverOptions, *, reduce: bool, progress: P
     phases.append(("least present value", result))
     progress(0.0, f"MILP: {result.describe()}")
     if result.status == "infeasible":
-        raise InfeasibleError("The solver proved that no plan meets every requirement", diagnose(original, options))
+        raise InfeasibleError("The solver proved that no plan meets every requirement",
+                              diagnose(original, options) if explain else [])
     _check(result, options)
     solution = _extract(inp, model)
     if members is not None:
@@ -1512,8 +1518,9 @@ def plan_lower_bound(inp: ModelInput, options: SolverOptions) -> tuple[float, fl
     return total + best, perf_counter() - began
 
 
-#: Up to this many standard chargers, ``_charger_cost_bound`` counts the cheapest mix one by one.
-CHARGER_BOUND_COUNTS = 300
+#: Up to this many standard chargers, ``_charger_cost_bound`` counts the cheapest mix one by one (the
+#: 300k-node region: 1,380, about 2 s); past it, the pooled rates (the 1M region: under 2 s instead of 25).
+CHARGER_BOUND_COUNTS = 1500
 
 
 def _charger_cost_bound(inp: ModelInput, t: int) -> float:
@@ -1545,7 +1552,7 @@ def _charger_cost_bound(inp: ModelInput, t: int) -> float:
     need = arrivals * (1 - 1e-6) - 1e-6  # the capacity tables are bisection results: no hair-splitting
     most_standard = chargers_for_wait(need, std.session_minutes, p)
     if most_standard > CHARGER_BOUND_COUNTS:
-        # Past a few hundred chargers, counting them one by one is slow (quadratic): each class's capacity
+        # Past ``CHARGER_BOUND_COUNTS``, counting one by one is slow (quadratic): each class's capacity
         # per charger rises with the count (pooling), so up to the count serving everything alone it is
         # at most that count's rate, and the continuous cheapest mix at those rates is a bound still.
         most_high = chargers_for_wait(need, hp.session_minutes, p)
@@ -1568,35 +1575,53 @@ def _charger_cost_bound(inp: ModelInput, t: int) -> float:
 
 def _solve_over_kernel(inp: ModelInput, options: SolverOptions, progress: ProgressCallback) -> ModelSolution:
     """``solve_model`` on dense reach: the MILP over ``kernel_sites`` (each demand point keeps the kernel
-    sites in its reach), its plan a plan of the whole model; the bound and gap are ``plan_lower_bound``'s,
-    so the plan is called optimal only when that bound proves it."""
+    sites in its reach), its plan a plan of the whole model; the bound and gap are ``plan_lower_bound``'s
+    (or the MILP's own where it solved the whole model: a kernel of every site in reach, or the fallback
+    when the kernel has no plan), so the plan is called optimal only when a bound of the whole model
+    proves it. The solve time is the wall time of all of it."""
     began = perf_counter()
     reached = {j for d in inp.demands for j in d.sites}
-    kernel = kernel_sites(inp, set(_separable(inp, options)))
+    loaded = {j for d in inp.demands if any(a > 0 for a in d.arrivals_by_stage) for j in d.sites}
+    kernel = kernel_sites(inp, set(range(len(inp.sites))) - loaded)
     progress(0.0, f"{mean_reach(inp):.0f} sites in reach per demand point: a lower bound, then the MILP over "
              f"{len(kernel)} of the {len(reached)} sites in reach …")
     bound, bound_s = plan_lower_bound(inp, options)
+    label = "lower bound of the whole model: mandatory sites alone, set cover and pooled chargers of the rest"
+    phases: list[tuple[str, SolveResult]] = [(label, SolveResult("optimal", bound, bound, 0.0, "highs (set covering)",
+                                                                 bound_s))]
     small = replace(inp, demands=tuple(replace(d, sites=tuple(j for j in d.sites if j in kernel))
                                        for d in inp.demands))
     rest = options if options.time_limit_s is None else replace(
         options, time_limit_s=max(options.time_limit_s - (perf_counter() - began), 0.1))
+    whole = kernel >= reached
     try:
-        sol = _solve(small, rest, reduce=True, progress=progress)
+        sol = _solve(small, rest, reduce=True, progress=progress, explain=whole)
+        phases += [(f"{name}, over {len(kernel)} of {len(reached)} sites", r) for name, r in sol.phases]
+        solver = f"{sol.solve.solver}, MILP over {len(kernel)} of {len(reached)} sites"
     except (InfeasibleError, NoPlanInTimeError):
+        if whole:
+            raise
         # Grid or space limits can leave the kernel short of capacity the whole model has: plan on that.
         progress(0.0, "no plan over the kernel: the MILP over every site …")
+        phases.append((f"no plan over {len(kernel)} of {len(reached)} sites", SolveResult(
+            "infeasible", None, None, None, "highs", perf_counter() - began - bound_s)))
         left = options if options.time_limit_s is None else replace(
             options, time_limit_s=max(options.time_limit_s - (perf_counter() - began), 0.1))
-        return _solve(inp, left, reduce=True, progress=progress)
+        sol = _solve(inp, left, reduce=True, progress=progress)
+        phases += list(sol.phases)
+        solver, whole = sol.solve.solver, True
+    if whole and sol.solve.bound is not None:
+        bound = max(bound, sol.solve.bound)
+    if bound > sol.present_value_cny * (1 + 1e-6) + 1e-6:
+        # A bound above a feasible plan is an error in the bound: shown as none rather than as a proof.
+        logger.error("lower bound %.10g above the plan's present value %.10g: not reported", bound,
+                     sol.present_value_cny)
+        bound = None
     gap = relative_gap(sol.present_value_cny, bound)
     proven = gap is not None and gap <= options.mip_gap
-    label = f"lower bound: mandatory sites alone, set cover of the rest ({bound:.10g})"
-    phases = ((label, SolveResult("optimal", bound, bound, 0.0, "highs (set covering)", bound_s)),
-              *((f"{name}, over {len(kernel)} of {len(reached)} sites", r) for name, r in sol.phases))
     final = replace(sol.solve, status="optimal" if proven else "feasible", objective=sol.present_value_cny,
-                    bound=bound, gap=gap, solver=f"{sol.solve.solver}, MILP over {len(kernel)} of {len(reached)} sites",
-                    solve_time_s=sol.solve.solve_time_s + bound_s)
-    return replace(sol, solve=final, phases=phases)
+                    bound=bound, gap=gap, solver=solver, solve_time_s=perf_counter() - began)
+    return replace(sol, solve=final, phases=tuple(phases))
 
 
 #: Budget mode's time, as shares of ``SolverOptions.time_limit_s``: the mandatory-only plan (usually a
