@@ -13,7 +13,6 @@ import planner.siting.model as model_module
 from planner.siting.model import (
     DemandInput,
     ModelInput,
-    SiteInput,
     kernel_sites,
     plan_lower_bound,
     site_capacity,
@@ -21,6 +20,7 @@ from planner.siting.model import (
 )
 from planner.siting.sizing import max_arrivals_per_hour
 from planner.siting.solver import SolverOptions
+from tests.support.road import road_sites
 from tests.test_model import CLASSES, brute_force, random_instance
 
 OPTIONS = SolverOptions(mip_gap=0.0, time_limit_s=60)
@@ -30,11 +30,7 @@ def dense_region(seed: int, n_sites: int = 40, n_demands: int = 25, reach_km: fl
     """Sites along a 40 km road and demand points reaching every site within ``reach_km`` (about 14 each),
     a mandatory site with traffic of its own, and two corridor windows."""
     rng = random.Random(seed)
-    where = sorted(rng.uniform(0, 40) for _ in range(n_sites))
-    sites = [SiteInput(f"s{j}", ("standard", "high_power"), 600_000.0, (3, 3),
-                       base_arrivals_by_stage=(4.0, 9.0) if j == n_sites // 2 else (),
-                       mandatory=j == n_sites // 2, high_power_class="high_power", high_power_share=0.25)
-             for j in range(n_sites)]
+    where, sites = road_sites(rng, n_sites)
     demands = []
     for i in range(n_demands):
         x = rng.uniform(0, 40)

@@ -11,7 +11,6 @@ from planner.siting.model import (
     ChargerClass,
     DemandInput,
     ModelInput,
-    SiteInput,
     _build,
     _separable,
     greedy_start,
@@ -19,6 +18,7 @@ from planner.siting.model import (
 )
 from planner.siting.neighbourhood import improve_plan, plan_from_values, site_cost
 from planner.siting.solver import SolverOptions
+from tests.support.road import road_sites
 
 CLASSES = {
     "standard": ChargerClass("standard", 120.0, 70_000.0, 24.0),
@@ -31,11 +31,7 @@ def line_region(seed: int, n_sites: int = 24, n_demands: int = 30) -> ModelInput
     """Sites along a road, demand points reaching the sites within 2.5 km of them, a mandatory site with
     traffic of its own, one corridor window."""
     rng = random.Random(seed)
-    where = sorted(rng.uniform(0, 40) for _ in range(n_sites))
-    sites = [SiteInput(f"s{j}", ("standard", "high_power"), 600_000.0, (3, 3),
-                       base_arrivals_by_stage=(4.0, 9.0) if j == n_sites // 2 else (),
-                       mandatory=j == n_sites // 2, high_power_class="high_power", high_power_share=0.25)
-             for j in range(n_sites)]
+    where, sites = road_sites(rng, n_sites)
     demands = []
     for i in range(n_demands):
         x = rng.uniform(0, 40)
