@@ -546,3 +546,46 @@ def test_routed_paths_follow_network_edges_and_add_up_their_km(shanwei_network, 
             assert km == pytest.approx(total, abs=2e-6)
             checked += 1
     assert checked > 1000
+
+
+def test_flows_routed_a_tree_per_origin_equal_the_shared_trees_and_are_quickest(shanwei_network,
+                                                                               shipped_flows) -> None:
+    """The gravity model's flows take their paths from the trees that timed the zones; routed again
+    with no known paths (as an O-D table's are, one tree per origin) they are the same flows. Each path
+    is a quickest one: its time, summed edge by edge, equals networkx's Dijkstra over the same edges."""
+    import networkx as nx
+
+    from planner.demand.flows import route_flows, router_for
+
+    router = router_for(shanwei_network, shipped_flows.gateways)
+    assert route_flows(router, shipped_flows.zones, shipped_flows.od) == list(shipped_flows.flows)
+    a = shanwei_network.arrays
+    banned = {e for g in shipped_flows.gateways for e in g.uturn_edges}
+    graph = nx.DiGraph()
+    for u, v, tt in zip(a.node_id[a.u].tolist(), a.node_id[a.v].tolist(), a.travel_time_s.tolist()):
+        if (u, v) not in banned and (not graph.has_edge(u, v) or tt < graph[u][v]["s"]):
+            graph.add_edge(u, v, s=tt)
+    pairs = {(f.nodes[0], f.nodes[-1]): f.nodes for f in shipped_flows.flows}
+    for (o, d), nodes in list(pairs.items())[::7]:
+        along = sum(graph[u][v]["s"] for u, v in zip(nodes, nodes[1:]))
+        assert along == pytest.approx(nx.dijkstra_path_length(graph, o, d, weight="s"), rel=1e-9, abs=1e-6)
+
+
+def test_a_flow_with_no_path_names_its_pair(small) -> None:
+    """Cut every edge out of a town's node: a flow from it is an error naming both zones and nodes,
+    whether its path was to come from the shared trees or from a tree of its own."""
+    from planner.demand.flows import Router, route_flows
+
+    fm = traffic_flows(small)
+    alpha = next(z for z in fm.zones if z.name == "Alpha")
+    a = small.arrays
+    out_of = [(int(a.node_id[u]), int(a.node_id[v])) for u, v in zip(a.u, a.v) if a.node_id[u] == alpha.origin_node]
+    router = Router(small, banned=out_of)
+    east = next(z for z in fm.zones if z.zone_id == "gateway:G15-east")
+    flow = ODFlow(alpha.zone_id, east.zone_id, "car", 10.0)
+    times, paths = router.times_and_paths([alpha.origin_node], [east.destination_node])
+    assert not np.isfinite(times).any() and not paths
+    for known in (None, paths):
+        with pytest.raises(ValueError, match=f"O-D flow {alpha.zone_id} -> gateway:G15-east: no path from node "
+                                             f"{alpha.origin_node} to node"):
+            route_flows(router, fm.zones, [flow], paths=known)

@@ -194,7 +194,7 @@ class Router:
 
     def __init__(self, network: RoadNetwork, *, banned: Iterable[tuple[int, int]] = ()) -> None:
         a = network.arrays
-        self.node_id = a.node_id
+        self.node_id = np.asarray(a.node_id)
         self.index = {int(n): i for i, n in enumerate(a.node_id.tolist())}
         keep = np.ones(a.n_edges, dtype=bool)
         n = a.n_nodes
@@ -216,50 +216,84 @@ class Router:
         self.keys = u.astype(np.int64) * n + self.indices.astype(np.int64)
         self.matrix = sparse.csr_matrix((tt, self.indices, self.indptr), shape=(n, n))
 
-    def km_to(self, pred: np.ndarray) -> np.ndarray:
-        """Per node row, the km of the tree edge from its predecessor in ``pred`` (0 where it has none)."""
-        n = len(pred)
-        rows = np.flatnonzero(pred >= 0)
-        out = np.zeros(n)
-        out[rows] = self.km[np.searchsorted(self.keys, pred[rows].astype(np.int64) * n + rows)]
-        return out
-
     def tree(self, origin: int) -> tuple[np.ndarray, np.ndarray]:
         """Travel times (s) and predecessor rows from node id ``origin`` to every node."""
         dist, pred = csgraph.dijkstra(self.matrix, directed=True, indices=self.index[origin],
                                       return_predecessors=True)
         return dist, pred
 
-    def path(self, pred: Sequence[int], origin: int, destination: int,
-             km_to: np.ndarray) -> tuple[tuple[int, ...], tuple[float, ...]]:
-        """Node ids and cumulative km of the tree's path from ``origin`` to ``destination``.
+    def paths_in_tree(self, origin: int, pred: np.ndarray,
+                      destinations: Sequence[int]) -> list[tuple[tuple[int, ...], tuple[float, ...]] | None]:
+        """Node ids and cumulative km of the tree's paths from ``origin`` to each destination node id.
 
-        ``pred``: the tree's predecessor rows (a list walks fastest); ``km_to``: its ``km_to(pred)``, once
-        per tree for all its paths. Raises ``ValueError`` when the destination is unreachable.
+        ``pred``: the shortest-path tree from ``origin`` (predecessor rows). ``None`` for a destination the
+        tree does not reach. All destinations climb the tree together, one array step per node of the
+        longest path; the km along a path are summed from the origin one edge at a time, and each
+        distinct sum is rounded to the metre's thousandth once per tree.
         """
-        o, d = self.index[origin], self.index[destination]
-        rows = [d]
-        r = d
-        while r != o:
-            r = int(pred[r])
-            if r < 0:
-                raise ValueError(f"no path from node {origin} to node {destination}")
-            rows.append(r)
-        rows.reverse()
-        along = np.array(rows, dtype=np.int64)
-        # Sequential sums from 0, as one would add the edges up by hand (``add.accumulate`` is sequential).
-        cum = np.concatenate(([0.0], np.add.accumulate(km_to[along[1:]]))) if len(rows) > 1 else np.zeros(1)
-        return tuple(self.node_id[along].tolist()), tuple(round(x, 6) for x in cum.tolist())
+        o = self.index[origin]
+        dest = np.array([self.index[d] for d in destinations], dtype=np.int64)
+        out: list[tuple[tuple[int, ...], tuple[float, ...]] | None] = [None] * len(dest)
+        reached = (dest == o) | (pred[dest] >= 0)
+        cols = np.flatnonzero(reached)
+        if not len(cols):
+            return out
+        steps = [dest[cols]]
+        cur = steps[0]
+        while True:
+            up = cur != o
+            if not up.any():
+                break
+            cur = np.where(up, pred[cur], o)
+            steps.append(cur)
+        climb = np.stack(steps)                    # column c: destination, its predecessor, ..., origin, origin
+        on_path = climb != o
+        n_nodes = on_path.sum(axis=0) + 1
+        edge_km = np.zeros(climb.shape)
+        rows = climb[on_path]
+        n = len(pred)
+        edge_km[on_path] = self.km[np.searchsorted(self.keys, pred[rows].astype(np.int64) * n + rows)]
+        walks, sums = [], []
+        for c in range(len(cols)):
+            m = int(n_nodes[c])
+            walks.append(climb[m - 1::-1, c] if m > 1 else climb[:1, c])
+            # Sequential sums from 0, as one would add the edges up by hand (``add.accumulate`` is sequential).
+            sums.append(np.concatenate(([0.0], np.add.accumulate(edge_km[m - 2::-1, c]))) if m > 1
+                        else np.zeros(1))
+        flat = np.concatenate(sums)
+        distinct, where = np.unique(flat, return_inverse=True)
+        rounded = np.array([round(x, 6) for x in distinct.tolist()])[where].tolist()
+        at = 0
+        for c, walk in zip(cols.tolist(), walks):
+            out[c] = (tuple(self.node_id[walk].tolist()), tuple(rounded[at:at + len(walk)]))
+            at += len(walk)
+        return out
 
-    def times_min(self, origins: Sequence[int], destinations: Sequence[int]) -> np.ndarray:
-        """Travel times, minutes, from each origin node id to each destination node id."""
+    def times_and_paths(self, origins: Sequence[int], destinations: Sequence[int]) -> tuple[
+            np.ndarray, dict[tuple[int, int], tuple[tuple[int, ...], tuple[float, ...]]]]:
+        """Travel times, minutes, from each origin node id to each destination node id, and the paths.
+
+        The paths (as ``paths_in_tree`` gives them) come from the same shortest-path trees, keyed by
+        (origin, destination) node id, for every pair the network connects: routing the flows later
+        needs no second tree per origin. Trees are grown 32 origins at a time, never one per origin
+        and node all at once.
+        """
         src = np.array([self.index[o] for o in origins], dtype=np.int64)
         tgt = np.array([self.index[d] for d in destinations], dtype=np.int64)
         uniq, inv = np.unique(src, return_inverse=True)
+        targets = sorted(set(int(d) for d in destinations))
         out = np.empty((len(uniq), len(tgt)))
-        for lo in range(0, len(uniq), 32):  # 32 full rows at a time, not origins x every node at once
-            out[lo:lo + 32] = csgraph.dijkstra(self.matrix, directed=True, indices=uniq[lo:lo + 32])[:, tgt]
-        return out[inv] / 60.0
+        paths: dict[tuple[int, int], tuple[tuple[int, ...], tuple[float, ...]]] = {}
+        for lo in range(0, len(uniq), 32):
+            dist, pred = csgraph.dijkstra(self.matrix, directed=True, indices=uniq[lo:lo + 32],
+                                          return_predecessors=True)
+            out[lo:lo + 32] = dist[:, tgt]
+            for k in range(len(dist)):
+                origin = int(self.node_id[uniq[lo + k]])
+                for d, found in zip(targets, self.paths_in_tree(origin, pred[k], targets)):
+                    if found is not None:
+                        paths[(origin, d)] = found
+        return out[inv] / 60.0, paths
 
 
 def router_for(network: RoadNetwork, gateways: Sequence[Gateway]) -> Router:
@@ -349,11 +383,15 @@ def _class_shares(traffic: TrafficAssumptions) -> dict[str, float]:
     return shares
 
 
-def route_flows(router: Router, zones: Sequence[Zone], od: Iterable[ODFlow]) -> list[RoutedFlow]:
+def route_flows(router: Router, zones: Sequence[Zone], od: Iterable[ODFlow], *,
+                paths: dict[tuple[int, int], tuple[tuple[int, ...], tuple[float, ...]]] | None = None,
+                ) -> list[RoutedFlow]:
     """Each O-D flow on its shortest-time path from its origin's node to its destination's.
 
-    A flow between zones on the same node has a one-node path of 0 km. Raises ``ValueError`` naming the
-    pair when there is no path, or for an unknown zone id.
+    A flow between zones on the same node has a one-node path of 0 km. ``paths``: paths already known
+    (``Router.times_and_paths``), by (origin, destination) node id; the others are found one
+    shortest-path tree per origin. Raises ``ValueError`` naming the pair when there is no path, or for
+    an unknown zone id.
     """
     by_id = {z.zone_id: z for z in zones}
     od = list(od)
@@ -361,27 +399,27 @@ def route_flows(router: Router, zones: Sequence[Zone], od: Iterable[ODFlow]) -> 
         for zid in (f.origin, f.destination):
             if zid not in by_id:
                 raise ValueError(f"O-D flow {f.origin} -> {f.destination}: unknown zone {zid!r}")
-    # One shortest-path tree at a time: the flows are visited by origin node (each tree is a row of
-    # the whole graph), and returned in their own order.
-    tree_of: tuple[int, list[int], np.ndarray] | None = None
-    paths: dict[tuple[int, int], tuple[tuple[int, ...], tuple[float, ...]]] = {}
-    routed: list[RoutedFlow | None] = [None] * len(od)
-    for n in sorted(range(len(od)), key=lambda n: by_id[od[n].origin].origin_node):
-        f = od[n]
+    known = dict(paths or {})
+    missing: dict[int, set[int]] = {}
+    for f in od:
+        key = (by_id[f.origin].origin_node, by_id[f.destination].destination_node)
+        if key not in known:
+            missing.setdefault(key[0], set()).add(key[1])
+    for origin, wanted in missing.items():  # one shortest-path tree at a time
+        targets = sorted(wanted)
+        for d, found in zip(targets, router.paths_in_tree(origin, router.tree(origin)[1], targets)):
+            if found is not None:
+                known[(origin, d)] = found
+    routed: list[RoutedFlow] = []
+    for f in od:
         o, d = by_id[f.origin], by_id[f.destination]
-        key = (o.origin_node, d.destination_node)
-        if key not in paths:
-            if tree_of is None or tree_of[0] != o.origin_node:
-                pred = router.tree(o.origin_node)[1]
-                tree_of = (o.origin_node, pred.tolist(), router.km_to(pred))
-            try:
-                paths[key] = router.path(tree_of[1], *key, km_to=tree_of[2])
-            except ValueError as exc:
-                raise ValueError(f"O-D flow {f.origin} -> {f.destination}: {exc}") from None
-        nodes, cum = paths[key]
-        routed[n] = RoutedFlow(f.origin, f.destination, f.vehicle_class, f.trips_per_day, nodes, cum,
-                               origin_external_km=o.external_km, destination_external_km=d.external_km)
-    return [r for r in routed if r is not None]
+        found = known.get((o.origin_node, d.destination_node))
+        if found is None:
+            raise ValueError(f"O-D flow {f.origin} -> {f.destination}: "
+                             f"no path from node {o.origin_node} to node {d.destination_node}")
+        routed.append(RoutedFlow(f.origin, f.destination, f.vehicle_class, f.trips_per_day, *found,
+                                 origin_external_km=o.external_km, destination_external_km=d.external_km))
+    return routed
 
 
 @dataclass(frozen=True)
@@ -415,13 +453,14 @@ def traffic_flows(
     towns = towns_from_network(network) if towns is None else list(towns)
     zones = zones_from(towns, gateways, traffic)
     router = router_for(network, gateways)
+    paths = None
     if od is None:
-        times = router.times_min([z.origin_node for z in zones], [z.destination_node for z in zones])
+        times, paths = router.times_and_paths([z.origin_node for z in zones], [z.destination_node for z in zones])
         od = gravity_od(zones, times, traffic)
         basis = "gravity"
     else:
         basis = "table"
-    flows = route_flows(router, zones, od)
+    flows = route_flows(router, zones, od, paths=paths)
     return FlowModel(tuple(gateways), tuple(zones), tuple(od), tuple(flows), basis)
 
 
