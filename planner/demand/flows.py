@@ -561,7 +561,6 @@ def _site_nodes(c: Candidate) -> tuple[int, ...]:
 
 def share_stops(
     flows: Sequence[RoutedFlow], candidates: Sequence[Candidate], traffic: TrafficAssumptions,
-    on_sites: Sequence[frozenset[int]] | None = None,
 ) -> list[dict[str, float]]:
     """Per flow, its expected in-area charging stops per trip at each stopping point it passes.
 
@@ -569,39 +568,64 @@ def share_stops(
     lies on its own carriageway; an interchange's corridor nodes on both). Its ``in_area_stops`` are
     shared over the sites it passes by ``stop_weight``, so they sum to ``in_area_stops`` exactly; a flow
     that passes none keeps its stops off the corridors (in town) and gives the sites nothing.
-    ``on_sites``: ``_site_nodes_on_paths`` of these flows and sites, when the caller has it already.
     """
     sites = stopping_points(candidates)
-    at_node: dict[int, list[int]] = {}
+    passing = _passing(flows, sites, traffic)
+    out: list[dict[str, float]] = [{} for _ in flows]
+    for j, i, share in zip(passing.site.tolist(), passing.flow.tolist(), passing.stops.tolist()):
+        if passing.stopping[i]:
+            out[i][sites[j].site_id] = share
+    return out
+
+
+@dataclass(frozen=True)
+class _Passing:
+    """Every (stopping point, flow) pair where the flow's path runs through one of the point's nodes,
+    ordered by point, then flow, with the flow's in-area stops per trip that the point gets."""
+
+    site: np.ndarray
+    flow: np.ndarray
+    stops: np.ndarray
+    #: Per flow: it has in-area stops and passes a point (else its stops stay in town).
+    stopping: list[bool]
+
+
+def _passing(flows: Sequence[RoutedFlow], sites: Sequence[Candidate], traffic: TrafficAssumptions) -> _Passing:
+    """The pairs of ``sites`` (stopping points) and ``flows`` that pass them, with the stops shared out.
+
+    A path's points are found once per path (the classes of one O-D pair share their path object).
+    Shares are ``stops x weight / total`` with the total summed over the flow's points in their order,
+    one addition at a time, as a hand sum over the points would be.
+    """
+    sites_at: dict[int, list[int]] = {}
     for j, c in enumerate(sites):
         for n in _site_nodes(c):
-            at_node.setdefault(n, []).append(j)
-    weight = [stop_weight(c, traffic) for c in sites]
-    if on_sites is None:
-        on_sites = _site_nodes_on_paths(flows, set(at_node))
-    out: list[dict[str, float]] = []
-    for f, here in zip(flows, on_sites):
-        passed = sorted({j for n in here for j in at_node[n]})
-        stops = in_area_stops(f, traffic)
-        if not passed or stops <= 0:
-            out.append({})
-            continue
-        total = sum(weight[j] for j in passed)
-        out.append({sites[j].site_id: stops * weight[j] / total for j in passed})
-    return out
-
-
-def _site_nodes_on_paths(flows: Sequence[RoutedFlow], site_nodes: set[int]) -> list[frozenset[int]]:
-    """Per flow, the site nodes its path runs through; worked out once per path (the classes of one O-D
-    pair share their path object)."""
-    seen: dict[int, frozenset[int]] = {}
-    out = []
-    for f in flows:
-        key = id(f.nodes)
-        if key not in seen:
-            seen[key] = frozenset(site_nodes.intersection(f.nodes))
-        out.append(seen[key])
-    return out
+            sites_at.setdefault(n, []).append(j)
+    nodes = set(sites_at)
+    group_of_path: dict[int, int] = {}
+    groups: list[list[int]] = []
+    group = np.empty(len(flows), dtype=np.int64)
+    for i, f in enumerate(flows):
+        g = group_of_path.get(id(f.nodes))
+        if g is None:
+            g = group_of_path[id(f.nodes)] = len(groups)
+            groups.append(sorted({j for n in nodes.intersection(f.nodes) for j in sites_at[n]}))
+        group[i] = g
+    counts = np.array([len(x) for x in groups] + [0], dtype=np.int64)[group if len(flows) else []]
+    starts = np.concatenate(([0], np.cumsum([len(x) for x in groups])))[group if len(flows) else []]
+    flat = np.array([j for x in groups for j in x], dtype=np.int64)
+    flow_of = np.repeat(np.arange(len(flows), dtype=np.int64), counts)
+    site_of = flat[np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))]
+    in_area = np.array([in_area_stops(f, traffic) for f in flows] or [0.0])
+    weight = np.array([stop_weight(c, traffic) for c in sites] or [0.0])
+    total = np.zeros(len(flows))
+    np.add.at(total, flow_of, weight[site_of])            # in the flow's point order (ascending)
+    stopping = ((counts > 0) & (in_area[:len(flows)] > 0)).tolist()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(np.array(stopping, dtype=bool)[flow_of],
+                         in_area[flow_of] * weight[site_of] / total[flow_of], 0.0)
+    order = np.argsort(site_of, kind="stable")           # by point, then flow
+    return _Passing(site_of[order], flow_of[order], share[order], stopping)
 
 
 @dataclass(frozen=True)
@@ -650,36 +674,41 @@ def corridor_demand(
     years = tuple(scenario.stage_years)
     toward = {gateway_zone_id(g): g.toward for g in find_gateways(network, toward=traffic.gateway_toward)}
     sites = stopping_points(candidates)
-    through: dict[int, list[int]] = {}
-    on_sites = _site_nodes_on_paths(flows, {n for c in sites for n in _site_nodes(c)})
-    for i, here in enumerate(on_sites):
-        for n in here:
-            through.setdefault(n, []).append(i)
+    passing = _passing(flows, sites, traffic)
     factor_by_toward = traffic.ev_share_factor_by_toward
-    shares = share_stops(flows, sites, traffic, on_sites)
     flow_factor = [max([1.0] + [float(factor_by_toward.get(toward[z], 1.0)) for z in (f.origin, f.destination)
                                 if z in toward]) if factor_by_toward else 1.0 for f in flows]
     share_of = {(k, y): ev_share(traffic, k, y) for k in {f.vehicle_class for f in flows} for y in years}
     # A flow's EV trips per design day in each stage year, the same at every site it passes.
-    evs_of = [tuple(f.trips_per_day * day * min(1.0, share_of[f.vehicle_class, y] * flow_factor[i]) for y in years)
-              for i, f in enumerate(flows)]
+    evs_of = np.array([[f.trips_per_day * day * min(1.0, share_of[f.vehicle_class, y] * flow_factor[i])
+                        for y in years] for i, f in enumerate(flows)]).reshape(len(flows), len(years))
+    site_of, flow_of, here = passing.site, passing.flow, passing.stops
+    classes = list(VEHICLE_CLASSES) + sorted({f.vehicle_class for f in flows} - set(VEHICLE_CLASSES))
+    class_of = np.array([classes.index(f.vehicle_class) for f in flows] or [0], dtype=np.int64)[flow_of]
+    trips_of = np.array([f.trips_per_day for f in flows] or [0.0])[flow_of]
+    # Sums over each site's flows in ascending flow order, one addition at a time (``add.at`` is
+    # unbuffered and goes in index order): the same floats as adding them up flow by flow.
+    n_sites, n_years, n_classes = len(sites), len(years), len(classes)
+    trips = np.zeros((n_sites, n_classes))
+    np.add.at(trips, (site_of, class_of), trips_of)
+    ev = np.zeros((n_sites, n_years, n_classes))
+    stops = np.zeros((n_sites, n_years))
+    for t in range(n_years):
+        evs = evs_of[flow_of, t]
+        np.add.at(ev[:, t], (site_of, class_of), evs)
+        np.add.at(stops[:, t], site_of, evs * here)
+    n_flows = np.bincount(site_of, minlength=n_sites).tolist()
+    seen = np.zeros((n_sites, n_classes), dtype=bool)
+    seen[site_of, class_of] = True
     out: dict[str, SiteFlows] = {}
-    for c in sites:
-        nodes = _site_nodes(c)
-        idx = sorted(set().union(*(through.get(n, ()) for n in nodes)))
-        trips: dict[str, float] = {k: 0.0 for k in VEHICLE_CLASSES}
-        ev: dict[int, dict[str, float]] = {y: {k: 0.0 for k in VEHICLE_CLASSES} for y in years}
-        stops = {y: 0.0 for y in years}
-        for i in idx:
-            f = flows[i]
-            k = f.vehicle_class
-            trips[k] = trips.get(k, 0.0) + f.trips_per_day
-            here = shares[i].get(c.site_id, 0.0)
-            for y, evs in zip(years, evs_of[i]):
-                ev[y][k] = ev[y].get(k, 0.0) + evs
-                stops[y] += evs * here
-        out[c.site_id] = SiteFlows(c.site_id, c.kind, nodes, len(idx), trips, ev,
-                                   {y: v * peak for y, v in stops.items()}, stops)
+    for j, c in enumerate(sites):
+        names = [k for m, k in enumerate(classes) if m < len(VEHICLE_CLASSES) or seen[j, m]]
+        cols = [classes.index(k) for k in names]
+        by_year = stops[j].tolist()
+        out[c.site_id] = SiteFlows(
+            c.site_id, c.kind, _site_nodes(c), n_flows[j], dict(zip(names, trips[j, cols].tolist())),
+            {y: dict(zip(names, ev[j, t, cols].tolist())) for t, y in enumerate(years)},
+            {y: v * peak for y, v in zip(years, by_year)}, dict(zip(years, by_year)))
     return out
 
 
