@@ -589,3 +589,13 @@ def test_a_flow_with_no_path_names_its_pair(small) -> None:
         with pytest.raises(ValueError, match=f"O-D flow {alpha.zone_id} -> gateway:G15-east: no path from node "
                                              f"{alpha.origin_node} to node"):
             route_flows(router, fm.zones, [flow], paths=known)
+
+
+def test_no_flows_give_every_stopping_point_nothing(small) -> None:
+    """With no routed flows (a network without traffic), every stopping point is listed with 0 flows and
+    0 arrivals, and no flow has stops to share."""
+    sc = FAST
+    cands = candidates_from_network(small, kinds=sc.candidate_kinds, corridor_access_km=sc.corridor_access_km)
+    got = corridor_demand(small, cands, [], sc)
+    assert got and all(s.flows == 0 and not any(s.arrivals_per_hour.values()) for s in got.values())
+    assert share_stops([], cands, sc.traffic) == []

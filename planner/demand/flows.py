@@ -611,8 +611,9 @@ def _passing(flows: Sequence[RoutedFlow], sites: Sequence[Candidate], traffic: T
             g = group_of_path[id(f.nodes)] = len(groups)
             groups.append(sorted({j for n in nodes.intersection(f.nodes) for j in sites_at[n]}))
         group[i] = g
-    counts = np.array([len(x) for x in groups] + [0], dtype=np.int64)[group if len(flows) else []]
-    starts = np.concatenate(([0], np.cumsum([len(x) for x in groups])))[group if len(flows) else []]
+    sizes = np.array([len(x) for x in groups], dtype=np.int64)
+    counts = sizes[group]
+    starts = (np.cumsum(sizes) - sizes)[group]
     flat = np.array([j for x in groups for j in x], dtype=np.int64)
     flow_of = np.repeat(np.arange(len(flows), dtype=np.int64), counts)
     site_of = flat[np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))]
