@@ -616,17 +616,18 @@ def _passing(flows: Sequence[RoutedFlow], sites: Sequence[Candidate], traffic: T
     starts = (np.cumsum(sizes) - sizes)[group]
     flat = np.array([j for x in groups for j in x], dtype=np.int64)
     flow_of = np.repeat(np.arange(len(flows), dtype=np.int64), counts)
-    site_of = flat[np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))]
+    # Pair k of flow i is its group's point number k - (pairs before flow i), read from the group's start.
+    before = np.cumsum(counts) - counts
+    site_of = flat[np.repeat(starts - before, counts) + np.arange(int(counts.sum()))]
     in_area = np.array([in_area_stops(f, traffic) for f in flows] or [0.0])
     weight = np.array([stop_weight(c, traffic) for c in sites] or [0.0])
     total = np.zeros(len(flows))
     np.add.at(total, flow_of, weight[site_of])            # in the flow's point order (ascending)
-    stopping = ((counts > 0) & (in_area[:len(flows)] > 0)).tolist()
+    stopping = (counts > 0) & (in_area[:len(flows)] > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(np.array(stopping, dtype=bool)[flow_of],
-                         in_area[flow_of] * weight[site_of] / total[flow_of], 0.0)
+        share = np.where(stopping[flow_of], in_area[flow_of] * weight[site_of] / total[flow_of], 0.0)
     order = np.argsort(site_of, kind="stable")           # by point, then flow
-    return _Passing(site_of[order], flow_of[order], share[order], stopping)
+    return _Passing(site_of[order], flow_of[order], share[order], stopping.tolist())
 
 
 @dataclass(frozen=True)
@@ -684,12 +685,15 @@ def corridor_demand(
     evs_of = np.array([[f.trips_per_day * day * min(1.0, share_of[f.vehicle_class, y] * flow_factor[i])
                         for y in years] for i, f in enumerate(flows)]).reshape(len(flows), len(years))
     site_of, flow_of, here = passing.site, passing.flow, passing.stops
-    classes = list(VEHICLE_CLASSES) + sorted({f.vehicle_class for f in flows} - set(VEHICLE_CLASSES))
-    class_of = np.array([classes.index(f.vehicle_class) for f in flows] or [0], dtype=np.int64)[flow_of]
+    unknown = sorted({f.vehicle_class for f in flows} - set(VEHICLE_CLASSES))
+    if unknown:
+        raise ValueError(f"corridor demand: flows of class {', '.join(map(repr, unknown))}; "
+                         f"expected one of {', '.join(VEHICLE_CLASSES)}")
+    class_of = np.array([VEHICLE_CLASSES.index(f.vehicle_class) for f in flows] or [0], dtype=np.int64)[flow_of]
     trips_of = np.array([f.trips_per_day for f in flows] or [0.0])[flow_of]
     # Sums over each site's flows in ascending flow order, one addition at a time (``add.at`` is
     # unbuffered and goes in index order): the same floats as adding them up flow by flow.
-    n_sites, n_years, n_classes = len(sites), len(years), len(classes)
+    n_sites, n_years, n_classes = len(sites), len(years), len(VEHICLE_CLASSES)
     trips = np.zeros((n_sites, n_classes))
     np.add.at(trips, (site_of, class_of), trips_of)
     ev = np.zeros((n_sites, n_years, n_classes))
@@ -699,16 +703,12 @@ def corridor_demand(
         np.add.at(ev[:, t], (site_of, class_of), evs)
         np.add.at(stops[:, t], site_of, evs * here)
     n_flows = np.bincount(site_of, minlength=n_sites).tolist()
-    seen = np.zeros((n_sites, n_classes), dtype=bool)
-    seen[site_of, class_of] = True
     out: dict[str, SiteFlows] = {}
     for j, c in enumerate(sites):
-        names = [k for m, k in enumerate(classes) if m < len(VEHICLE_CLASSES) or seen[j, m]]
-        cols = [classes.index(k) for k in names]
         by_year = stops[j].tolist()
         out[c.site_id] = SiteFlows(
-            c.site_id, c.kind, _site_nodes(c), n_flows[j], dict(zip(names, trips[j, cols].tolist())),
-            {y: dict(zip(names, ev[j, t, cols].tolist())) for t, y in enumerate(years)},
+            c.site_id, c.kind, _site_nodes(c), n_flows[j], dict(zip(VEHICLE_CLASSES, trips[j].tolist())),
+            {y: dict(zip(VEHICLE_CLASSES, ev[j, t].tolist())) for t, y in enumerate(years)},
             {y: v * peak for y, v in zip(years, by_year)}, dict(zip(years, by_year)))
     return out
 
